@@ -1,0 +1,50 @@
+# The verbs people type. `make run` and `make test` set everything up on a fresh machine.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+CONFIG ?= config/local.json
+PORT ?= 3000
+export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
+export AWS_DEFAULT_REGION ?= us-east-1
+
+.PHONY: run test lint format synth deploy bench bench-quick send poll recopy rebuild-counters clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+run: $(STAMP) ## start the local stack on http://127.0.0.1:$(PORT)
+	$(BIN)/python -m eventhub.local --config $(CONFIG) --port $(PORT)
+
+test: $(STAMP) ## the whole test suite
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+synth: $(STAMP) ## write the CloudFormation template to cdk.out/
+	CDK_OUTDIR=cdk.out $(BIN)/python infra/app.py
+
+deploy: $(STAMP) ## cdk deploy (needs AWS credentials and CONFIG naming Secrets Manager secrets)
+	PATH="$(abspath $(BIN)):$$PATH" npx --yes aws-cdk@2.1148.1 deploy --app "$(BIN)/python infra/app.py" -c config=$(CONFIG)
+
+send: $(STAMP) ## sign a sample with the current time and post it: make send SAMPLE=events/... CONNECTION=id
+	$(BIN)/python -m eventhub.local.send --config $(CONFIG) --port $(PORT) --sample $(SAMPLE) --connection $(CONNECTION)
+
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+bench-quick: $(STAMP)
+	$(BIN)/python -m bench --quick
+
+clean:
+	rm -rf $(VENV) cdk.out .pytest_cache .hypothesis

@@ -1,0 +1,52 @@
+"""Adapters built once per container (cached factories) from the typed settings."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+from functions.adapters.blob_store import BlobStore
+from functions.adapters.event_store import EventStore
+from functions.adapters.secrets import SecretResolver
+from functions.models.config import HubConfig
+from functions.settings import settings
+
+
+@lru_cache(maxsize=None)
+def client(service: str) -> Any:
+    import boto3
+    from botocore.config import Config
+
+    # Few, quick attempts: a webhook sender retries a 5xx itself, and a request must answer
+    # well inside API Gateway's 29 s.
+    retry = Config(retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=3, read_timeout=10)
+    return boto3.session.Session().client(service, config=retry)
+
+
+@lru_cache(maxsize=1)
+def hub_config() -> HubConfig:
+    return settings().load_config()
+
+
+@lru_cache(maxsize=1)
+def blob_store() -> BlobStore:
+    return BlobStore(settings().bucket_name, client("s3"))
+
+
+@lru_cache(maxsize=1)
+def event_store() -> EventStore:
+    return EventStore(
+        settings().table_name, client("dynamodb"), blob_store(), retention_days=settings().retention_days
+    )
+
+
+@lru_cache(maxsize=1)
+def secret_resolver() -> SecretResolver:
+    return SecretResolver()
+
+
+def reset() -> None:
+    """Forget every cached adapter (tests and the local runtime switch environments)."""
+    for factory in (client, hub_config, blob_store, event_store, secret_resolver):
+        factory.cache_clear()
+    settings.cache_clear()

@@ -1,0 +1,68 @@
+"""Webhook intake: connection, size, signature, mapping, conditional put — in that order."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+
+from pydantic import BaseModel
+
+from functions import jsonutil
+from functions.adapters.event_store import EventStore
+from functions.adapters.secrets import SecretResolver
+from functions.errors import PayloadTooLarge, SignatureError, UnknownConnection
+from functions.models.config import HubConfig
+from functions.observability import logger, metrics
+from functions.providers import WEBHOOK_SCHEMES
+from functions.providers.base import Delivery
+
+# A synchronous Lambda invocation carries at most 6 MB of request event; the body is the
+# bulk of it. The local gateway enforces the same limit on the whole event.
+MAX_BODY_BYTES = 6 * 1024 * 1024
+
+
+class IntakeResult(BaseModel):
+    id: str
+    duplicate: bool
+
+
+def receive_webhook(
+    connection_id: str,
+    headers: Mapping[str, str],
+    body: bytes,
+    received_at: datetime,
+    *,
+    config: HubConfig,
+    secrets: SecretResolver,
+    store: EventStore,
+) -> IntakeResult:
+    connection = config.connection(connection_id)
+    if connection is None or not connection.receives_webhooks:
+        raise UnknownConnection(f"no webhook connection named {connection_id!r}")
+    if len(body) > MAX_BODY_BYTES:
+        raise PayloadTooLarge(f"body of {len(body)} bytes is over the {MAX_BODY_BYTES}-byte limit")
+    scheme = WEBHOOK_SCHEMES[connection.provider]
+    delivery = Delivery(headers={k.lower(): v for k, v in headers.items()}, body=body, received_at=received_at)
+    try:
+        scheme.verify(delivery, secrets.resolve_all(connection.secrets))
+    except SignatureError as error:
+        metrics.add_metric(name="SignatureRejected", unit="Count", value=1)
+        logger.warning(
+            "webhook rejected", extra={"connection": connection.id, "reason": error.message}
+        )
+        raise
+    new = scheme.map(jsonutil.loads(body), delivery, connection)
+    result = store.put(new)
+    event = new.event
+    metrics.add_metric(name="DuplicateEvents" if result.duplicate else "EventsStored", unit="Count", value=1)
+    logger.info(
+        "webhook stored" if not result.duplicate else "webhook duplicate",
+        extra={
+            "connection": connection.id,
+            "event_id": event.id,
+            "correlation_id": event.correlation_id,
+            "event_type": event.event_type,
+            "source": event.source,
+        },
+    )
+    return IntakeResult(id=result.event_id, duplicate=result.duplicate)

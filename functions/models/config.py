@@ -1,0 +1,161 @@
+"""The hub's configuration: connections and API keys, one JSON schema for local and AWS.
+
+Secret values are either inline strings (local runs) or ``{"secretsManager": "<name>"}``
+references (AWS). API keys are kept only as SHA-256 hashes once loaded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic.alias_generators import to_camel
+
+
+class Provider(StrEnum):
+    KLAVI = "klavi"
+    EXA = "exa"
+    EXTEND = "extend"
+    STANDARD_WEBHOOKS = "standard-webhooks"
+    VAI = "vai"
+
+
+WEBHOOK_PROVIDERS = frozenset({Provider.KLAVI, Provider.EXA, Provider.EXTEND, Provider.STANDARD_WEBHOOKS})
+POLL_PROVIDERS = frozenset({Provider.KLAVI, Provider.EXA, Provider.VAI})
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True)
+
+
+class SecretRef(_Model):
+    secrets_manager: str = Field(min_length=1)
+
+
+SecretValue = Annotated[str, Field(min_length=1)] | SecretRef
+
+
+def hash_api_key(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+class PollConfig(_Model):
+    base_url: str = Field(min_length=1)
+    every_seconds: int = Field(default=300, ge=1)
+    since: datetime | None = None
+    # Klavi's credential is a secretKey, VAI's and Exa's an API key.
+    secret_key: SecretValue | None = None
+    api_key: SecretValue | None = None
+    path: str | None = None
+    lookback_seconds: int = Field(default=300, ge=0)
+    page_size: int = Field(default=100, ge=1, le=100)
+
+    @field_validator("base_url")
+    @classmethod
+    def _no_trailing_slash(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("baseUrl must be an http(s) URL")
+        return value.rstrip("/")
+
+    @property
+    def credential(self) -> SecretValue | None:
+        return self.secret_key or self.api_key
+
+
+class Connection(_Model):
+    id: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
+    provider: Provider
+    tenant_id: str = Field(min_length=1)
+    secrets: list[SecretValue] = Field(default_factory=list)
+    poll: PollConfig | None = None
+    artifact_hosts: list[str] | None = None
+
+    @model_validator(mode="after")
+    def _provider_capabilities(self) -> Connection:
+        if self.poll is not None:
+            if self.provider not in POLL_PROVIDERS:
+                raise ValueError(f"connection {self.id!r}: provider {self.provider} cannot be polled")
+            if self.poll.credential is None:
+                field = "secretKey" if self.provider is Provider.KLAVI else "apiKey"
+                raise ValueError(f"connection {self.id!r}: poll needs {field}")
+        if self.secrets and self.provider not in WEBHOOK_PROVIDERS:
+            raise ValueError(f"connection {self.id!r}: provider {self.provider} does not send webhooks")
+        if self.poll is None and not self.secrets:
+            raise ValueError(f"connection {self.id!r}: needs webhook 'secrets' or a 'poll' object")
+        return self
+
+    @property
+    def receives_webhooks(self) -> bool:
+        return bool(self.secrets)
+
+
+class ApiKey(_Model):
+    tenant_id: str = Field(min_length=1)
+    key: str | None = Field(default=None, min_length=8)
+    key_hash: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
+
+    @model_validator(mode="after")
+    def _one_of_key_or_hash(self) -> ApiKey:
+        if (self.key is None) == (self.key_hash is None):
+            raise ValueError("an API key needs exactly one of 'key' or 'keyHash'")
+        return self
+
+    @property
+    def digest(self) -> str:
+        return self.key_hash or hash_api_key(self.key or "")
+
+
+class HubConfig(_Model):
+    connections: list[Connection] = Field(default_factory=list)
+    api_keys: list[ApiKey] = Field(default_factory=list)
+    allow_loopback_artifacts: bool = False
+    max_artifact_bytes: int = Field(default=5 * 1024**3, ge=1)
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> HubConfig:
+        seen: set[str] = set()
+        for connection in self.connections:
+            if connection.id in seen:
+                raise ValueError(f"connection id {connection.id!r} appears twice")
+            seen.add(connection.id)
+        return self
+
+    def connection(self, connection_id: str) -> Connection | None:
+        return next((c for c in self.connections if c.id == connection_id), None)
+
+    def tenant_for_key_hash(self) -> dict[str, str]:
+        return {api_key.digest: api_key.tenant_id for api_key in self.api_keys}
+
+    def for_functions(self) -> HubConfig:
+        """The config as functions receive it: API keys reduced to their hashes."""
+        keys = [ApiKey(tenant_id=k.tenant_id, key_hash=k.digest) for k in self.api_keys]
+        return self.model_copy(update={"api_keys": keys})
+
+    def inline_secrets(self) -> list[str]:
+        """Connection ids whose secrets are written inline (refused when deploying)."""
+        found = []
+        for c in self.connections:
+            values: list[Any] = [*c.secrets, c.poll.credential if c.poll else None]
+            if any(isinstance(v, str) for v in values):
+                found.append(c.id)
+        return found
+
+    def to_json(self) -> str:
+        return self.model_dump_json(by_alias=True, exclude_none=True)
+
+
+def load_config(path: str | Path) -> HubConfig:
+    text = Path(path).read_text(encoding="utf-8")
+    try:
+        return HubConfig.model_validate_json(text)
+    except ValueError as error:
+        raise ValueError(f"{path}: invalid configuration: {error}") from error
+
+
+def parse_config(text: str) -> HubConfig:
+    return HubConfig.model_validate(json.loads(text))

@@ -1,0 +1,107 @@
+"""The canonical event: every provider's event, in the shape of the VAI events API."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+# Namespace of our event ids: uuid5(namespace, "{tenantId}/{source}/{sourceEventId}").
+EVENT_ID_NAMESPACE = uuid.UUID("6f1c1f0e-4d0a-5b7e-9c39-3f5d2b8e7a10")
+
+
+def event_id_for(tenant_id: str, source: str, source_event_id: str) -> str:
+    """Our id of a provider event: the same provider event always maps to the same id.
+
+    The tenant is part of the name so that two tenants connected to the same kind of sender
+    can never collide on a provider's event id (a collision would look like a duplicate).
+    """
+    return str(uuid.uuid5(EVENT_ID_NAMESPACE, f"{tenant_id}/{source}/{source_event_id}"))
+
+
+def format_timestamp(moment: datetime) -> str:
+    """ISO 8601 UTC with fixed microsecond precision, so that strings sort like times."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_timestamp(value: str | int | float) -> datetime:
+    """Parse ISO 8601 (with Z or an offset) or unix seconds into an aware UTC datetime."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return datetime.fromtimestamp(value, tz=UTC)
+    text = str(value).strip()
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    moment = datetime.fromisoformat(text)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Channel(StrEnum):
+    WEBHOOK = "webhook"
+    POLL = "poll"
+
+
+class ArtifactStatus(StrEnum):
+    PENDING = "pending"
+    COPIED = "copied"
+    EXPIRED = "expired"
+    FAILED = "failed"
+    REFUSED = "refused"
+
+
+class _Camel(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore")
+
+
+class Artifact(_Camel):
+    """A result file an event points at. ``source_url`` never carries the URL's credentials."""
+
+    name: str
+    source_url: str
+    status: ArtifactStatus = ArtifactStatus.PENDING
+    reason: str | None = None
+    s3_key: str | None = None
+    size: int | None = None
+    sha256: str | None = None
+    content_type: str | None = None
+    copied_at: str | None = None
+    # Extend's signed_data_url: the fetched file is the event's payload.
+    is_payload: bool = False
+
+
+class CanonicalEvent(_Camel):
+    id: str
+    tenant_id: str
+    source: str
+    source_event_id: str
+    event_type: str
+    occurred_at: str
+    received_at: str
+    resource_type: str | None = None
+    resource_id: str | None = None
+    correlation_id: str | None = None
+    causation_id: str | None = None
+    actor_type: str | None = None
+    actor_id: str | None = None
+    channel: Channel
+    payload: Any = Field(default_factory=dict)
+    artifacts: list[Artifact] = Field(default_factory=list)
+
+
+class NewEvent(BaseModel):
+    """What a provider mapper hands to the store: the event, plus the artifact URLs with their
+    credentials (kept out of the stored item; the copier alone reads them)."""
+
+    event: CanonicalEvent
+    artifact_urls: list[str] = Field(default_factory=list)

@@ -1,0 +1,106 @@
+"""The stored item: the canonical event as a DynamoDB item, and back.
+
+Conversion is explicit and by hand (no TypeSerializer): items hold strings, numbers, one
+list of artifact maps, and the payload as JSON text (so any JSON, however deep, fits).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from functions import table_schema as schema
+from functions.models.event import Artifact, CanonicalEvent
+
+EVENT_KIND = "event"
+
+# canonical field name -> item attribute name (they match; the map makes the contract visible)
+_SCALARS = (
+    "tenantId", "source", "sourceEventId", "eventType", "occurredAt", "receivedAt", "resourceType",
+    "resourceId", "correlationId", "causationId", "actorType", "actorId", "channel",
+)  # fmt: skip
+_ARTIFACT_STRINGS = ("name", "sourceUrl", "status", "reason", "s3Key", "sha256", "contentType", "copiedAt")
+
+
+def day_of(occurred_at: str) -> str:
+    return occurred_at[:10]
+
+
+def sort_value(event_id: str, occurred_at: str) -> str:
+    return f"{occurred_at}#{event_id}"
+
+
+def artifact_to_attr(artifact: Artifact) -> dict[str, Any]:
+    data = artifact.model_dump(by_alias=True, exclude_none=True, mode="json")
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        if isinstance(value, bool):
+            out[key] = {"BOOL": value}
+        elif isinstance(value, int):
+            out[key] = {"N": str(value)}
+        else:
+            out[key] = {"S": str(value)}
+    return {"M": out}
+
+
+def artifact_from_attr(attr: dict[str, Any]) -> Artifact:
+    data: dict[str, Any] = {}
+    for key, value in attr["M"].items():
+        if "S" in value:
+            data[key] = value["S"]
+        elif "N" in value:
+            data[key] = int(value["N"])
+        elif "BOOL" in value:
+            data[key] = value["BOOL"]
+    return Artifact.model_validate(data)
+
+
+def to_item(
+    event: CanonicalEvent,
+    *,
+    payload_text: str | None,
+    payload_ref: str | None,
+    expires_at: int | None = None,
+) -> dict[str, Any]:
+    data = event.model_dump(by_alias=True, mode="json")
+    tenant = event.tenant_id
+    item: dict[str, Any] = {
+        schema.PARTITION_KEY: {"S": event.id},
+        schema.KIND_ATTRIBUTE: {"S": EVENT_KIND},
+        schema.SORT_ATTRIBUTE: {"S": sort_value(event.id, event.occurred_at)},
+        schema.TIME_INDEX.partition_key: {"S": f"{tenant}#{day_of(event.occurred_at)}"},
+        schema.TYPE_INDEX.partition_key: {"S": f"{tenant}#{event.event_type}"},
+    }
+    for name in _SCALARS:
+        if data.get(name) is not None:
+            item[name] = {"S": str(data[name])}
+    if event.correlation_id:
+        item[schema.CORRELATION_INDEX.partition_key] = {"S": f"{tenant}#{event.correlation_id}"}
+    if event.resource_type and event.resource_id:
+        item[schema.RESOURCE_INDEX.partition_key] = {
+            "S": f"{tenant}#{event.resource_type}#{event.resource_id}"
+        }
+    if payload_ref is not None:
+        item["payloadRef"] = {"S": payload_ref}
+    else:
+        item["payload"] = {"S": payload_text if payload_text is not None else "{}"}
+    if event.artifacts:
+        item["artifacts"] = {"L": [artifact_to_attr(a) for a in event.artifacts]}
+        item["pendingArtifacts"] = {"N": str(sum(a.status == "pending" for a in event.artifacts))}
+    if expires_at:
+        item[schema.TTL_ATTRIBUTE] = {"N": str(expires_at)}
+    return item
+
+
+def from_item(item: dict[str, Any], load_payload: Callable[[dict[str, Any]], Any]) -> CanonicalEvent:
+    data: dict[str, Any] = {"id": item[schema.PARTITION_KEY]["S"]}
+    for name in _SCALARS:
+        if name in item:
+            data[name] = item[name]["S"]
+    data["payload"] = load_payload(item)
+    data["artifacts"] = [artifact_from_attr(a) for a in item.get("artifacts", {}).get("L", [])]
+    return CanonicalEvent.model_validate(data)
+
+
+def is_event_item(item: dict[str, Any]) -> bool:
+    return item.get(schema.KIND_ATTRIBUTE, {}).get("S") == EVENT_KIND

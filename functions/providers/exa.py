@@ -1,0 +1,83 @@
+"""Exa Websets: ``Exa-Signature: t=<unix>,v1=<hex>[,v1=...]`` over ``{t}.{raw body}``."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from functions.errors import SignatureError
+from functions.models.config import Connection
+from functions.models.event import CanonicalEvent, Channel, NewEvent, event_id_for, format_timestamp
+from functions.providers.base import (
+    Delivery,
+    check_timestamp,
+    hmac_sha256,
+    matches,
+    optional_str,
+    require_object,
+    require_str,
+    timestamp_or,
+)
+
+SOURCE = "exa"
+SIGNATURE_HEADER = "exa-signature"
+
+
+def _parse_signature_header(value: str) -> tuple[str, list[str]]:
+    timestamp = ""
+    signatures: list[str] = []
+    for part in value.split(","):
+        key, _, item = part.strip().partition("=")
+        if key == "t":
+            timestamp = item
+        elif key == "v1" and item:
+            signatures.append(item.lower())
+    if not timestamp or not signatures:
+        raise SignatureError("Exa-Signature header needs t= and v1=")
+    return timestamp, signatures
+
+
+def verify(delivery: Delivery, secrets: Sequence[str]) -> None:
+    timestamp, signatures = _parse_signature_header(delivery.require(SIGNATURE_HEADER))
+    check_timestamp(timestamp, delivery.received_at)
+    message = f"{timestamp}.".encode() + delivery.body
+    expected = [hmac_sha256(secret.encode(), message).hex() for secret in secrets]
+    # Every pair is compared (no early exit on the first match) to keep timing independent.
+    if not any([matches(e, s) for e in expected for s in signatures]):  # noqa: C419
+        raise SignatureError("signature does not match")
+
+
+def _correlation(data: dict[str, Any]) -> str | None:
+    if data.get("object") == "webset":
+        return optional_str(data, "id")
+    return optional_str(data, "websetId") or optional_str(data, "id")
+
+
+def map_event(envelope: Any, connection: Connection, received_at: datetime, channel: Channel) -> NewEvent:
+    """Map an Exa event (webhook body or one item of ``GET /v0/events``) to the canonical event."""
+    body = require_object(envelope, "Exa event")
+    source_event_id = require_str(body, "id", "Exa event")
+    event_type = require_str(body, "type", "Exa event")
+    data = body.get("data") if isinstance(body.get("data"), dict) else {}
+    event = CanonicalEvent(
+        id=event_id_for(connection.tenant_id, SOURCE, source_event_id),
+        tenant_id=connection.tenant_id,
+        source=SOURCE,
+        source_event_id=source_event_id,
+        event_type=event_type,
+        occurred_at=timestamp_or(body.get("createdAt"), received_at),
+        received_at=format_timestamp(received_at),
+        resource_type=optional_str(data, "object"),
+        resource_id=optional_str(data, "id"),
+        correlation_id=_correlation(data),
+        actor_type="provider",
+        actor_id=connection.id,
+        channel=channel,
+        payload=body,
+    )
+    return NewEvent(event=event)
+
+
+def map_webhook(envelope: Any, delivery: Delivery, connection: Connection) -> NewEvent:
+    return map_event(envelope, connection, delivery.received_at, Channel.WEBHOOK)

@@ -1,0 +1,68 @@
+"""Standard Webhooks (and Svix): ``v1,<base64>`` HMAC-SHA256 of ``{id}.{timestamp}.{raw body}``."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Sequence
+from typing import Any
+
+from functions.errors import SignatureError
+from functions.models.config import Connection
+from functions.models.event import CanonicalEvent, Channel, NewEvent, event_id_for, format_timestamp
+from functions.providers.base import Delivery, check_timestamp, hmac_sha256, matches, optional_str, timestamp_or
+
+SOURCE = "standard-webhooks"
+SECRET_PREFIX = "whsec_"
+
+
+def _key(secret: str) -> bytes:
+    raw = secret[len(SECRET_PREFIX) :] if secret.startswith(SECRET_PREFIX) else secret
+    try:
+        return base64.b64decode(raw, validate=True)
+    except (binascii.Error, ValueError):
+        raise SignatureError("connection secret is not a whsec_ base64 secret") from None
+
+
+def _headers(delivery: Delivery) -> tuple[str, str, str]:
+    message_id = delivery.header("webhook-id", "svix-id")
+    timestamp = delivery.header("webhook-timestamp", "svix-timestamp")
+    signature = delivery.header("webhook-signature", "svix-signature")
+    if not message_id or not timestamp or not signature:
+        raise SignatureError("missing webhook-id, webhook-timestamp or webhook-signature header")
+    return message_id, timestamp, signature
+
+
+def verify(delivery: Delivery, secrets: Sequence[str]) -> None:
+    message_id, timestamp, header = _headers(delivery)
+    check_timestamp(timestamp, delivery.received_at)
+    presented = [entry[3:] for entry in header.split(" ") if entry.startswith("v1,")]
+    if not presented:
+        raise SignatureError("webhook-signature has no v1 signature")
+    message = f"{message_id}.{timestamp}.".encode() + delivery.body
+    expected = [base64.b64encode(hmac_sha256(_key(secret), message)).decode() for secret in secrets]
+    if not any([matches(e, p) for e in expected for p in presented]):  # noqa: C419
+        raise SignatureError("signature does not match")
+
+
+def map_webhook(envelope: Any, delivery: Delivery, connection: Connection) -> NewEvent:
+    message_id, timestamp, _ = _headers(delivery)
+    body = envelope if isinstance(envelope, dict) else {"value": envelope}
+    data = body.get("data")
+    event = CanonicalEvent(
+        id=event_id_for(connection.tenant_id, SOURCE, message_id),
+        tenant_id=connection.tenant_id,
+        source=SOURCE,
+        source_event_id=message_id,
+        event_type=optional_str(body, "type") or optional_str(body, "eventType") or "unknown",
+        occurred_at=timestamp_or(body.get("timestamp") or int(timestamp), delivery.received_at),
+        received_at=format_timestamp(delivery.received_at),
+        resource_type=optional_str(data, "object"),
+        resource_id=optional_str(data, "id"),
+        correlation_id=optional_str(data, "id"),
+        actor_type="provider",
+        actor_id=connection.id,
+        channel=Channel.WEBHOOK,
+        payload=body,
+    )
+    return NewEvent(event=event)

@@ -1,0 +1,62 @@
+"""The event store's table: keys, indexes, stream and TTL, defined once.
+
+Both the CDK stack (``infra/``) and the local runtime (``eventhub.local``) build the table from
+these definitions, so the two can never drift apart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+PARTITION_KEY = "id"
+SORT_ATTRIBUTE = "ts"  # "{occurredAt}#{id}": the sort key of every index
+TTL_ATTRIBUTE = "expiresAt"
+KIND_ATTRIBUTE = "kind"
+
+# Attributes each index carries besides its keys: just what list filters need. Full items are
+# fetched with BatchGetItem, so a payload is written once, not once per index.
+_FILTER_ATTRIBUTES = ("tenantId", "eventType", "resourceType", "resourceId", "occurredAt")
+
+
+@dataclass(frozen=True)
+class Index:
+    name: str
+    partition_key: str
+    sort_key: str = SORT_ATTRIBUTE
+    non_key_attributes: tuple[str, ...] = field(default=_FILTER_ATTRIBUTES)
+
+
+CORRELATION_INDEX = Index("byCorrelation", "correlationKey")  # "{tenantId}#{correlationId}"
+RESOURCE_INDEX = Index("byResource", "resourceKey")  # "{tenantId}#{resourceType}#{resourceId}"
+TIME_INDEX = Index("byTime", "dayKey")  # "{tenantId}#{yyyy-mm-dd}"
+TYPE_INDEX = Index("byType", "typeKey")  # "{tenantId}#{eventType}"
+
+INDEXES: tuple[Index, ...] = (CORRELATION_INDEX, RESOURCE_INDEX, TIME_INDEX, TYPE_INDEX)
+
+
+def attribute_definitions() -> list[dict[str, str]]:
+    names = [PARTITION_KEY, SORT_ATTRIBUTE, *(index.partition_key for index in INDEXES)]
+    return [{"AttributeName": name, "AttributeType": "S"} for name in dict.fromkeys(names)]
+
+
+def create_table_params(table_name: str) -> dict[str, Any]:
+    """Arguments for boto3 ``create_table`` (the local runtime and tests)."""
+    return {
+        "TableName": table_name,
+        "BillingMode": "PAY_PER_REQUEST",
+        "AttributeDefinitions": attribute_definitions(),
+        "KeySchema": [{"AttributeName": PARTITION_KEY, "KeyType": "HASH"}],
+        "GlobalSecondaryIndexes": [
+            {
+                "IndexName": index.name,
+                "KeySchema": [
+                    {"AttributeName": index.partition_key, "KeyType": "HASH"},
+                    {"AttributeName": index.sort_key, "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "INCLUDE", "NonKeyAttributes": list(index.non_key_attributes)},
+            }
+            for index in INDEXES
+        ],
+        "StreamSpecification": {"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"},
+    }
