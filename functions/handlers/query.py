@@ -1,6 +1,6 @@
 """The query API: GET /api/v1/events… over the event store, scoped to the caller's tenant."""
+# No "from __future__ import annotations" here: Powertools validation reads the annotations at runtime.
 
-from __future__ import annotations
 
 from typing import Annotated
 

@@ -1,0 +1,87 @@
+"""Fixtures shared by every test: fake AWS credentials, moto, the stack's resources."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from eventhub.local.resources import ResourceNames, create_all
+from functions.adapters import factory
+from functions.adapters.blob_store import BlobStore
+from functions.adapters.event_store import EventStore
+from functions.models.config import HubConfig, load_config
+
+ROOT = Path(__file__).resolve().parents[1]
+EVENTS_DIR = ROOT / "events"
+LOCAL_CONFIG = ROOT / "config" / "local.json"
+
+os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "EventHub")
+os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "1")
+
+
+@pytest.fixture(autouse=True)
+def _fake_aws_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }.items():
+        monkeypatch.setenv(name, value)
+
+
+@pytest.fixture
+def local_config() -> HubConfig:
+    return load_config(LOCAL_CONFIG)
+
+
+@pytest.fixture
+def aws() -> Iterator[dict[str, Any]]:
+    """moto in-process with the stack's table, bucket and spill queue created."""
+    with mock_aws():
+        clients = {name: boto3.client(name) for name in ("dynamodb", "s3", "sqs", "dynamodbstreams")}
+        ids = create_all(clients, ResourceNames())
+        yield {**clients, **ids}
+
+
+@pytest.fixture
+def store(aws: dict[str, Any]) -> EventStore:
+    return EventStore(aws["table"], aws["dynamodb"], BlobStore(aws["bucket"], aws["s3"]))
+
+
+@pytest.fixture
+def lambda_env(aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
+    """Environment for calling handlers in-process against moto with config/local.json."""
+    monkeypatch.setenv("TABLE_NAME", aws["table"])
+    monkeypatch.setenv("BUCKET_NAME", aws["bucket"])
+    monkeypatch.setenv("SPILL_QUEUE_URL", aws["spill_queue_url"])
+    monkeypatch.setenv("EVENTHUB_CONFIG_PATH", str(LOCAL_CONFIG))
+    monkeypatch.delenv("EVENTHUB_CONFIG", raising=False)
+    factory.reset()
+    yield aws
+    factory.reset()
+
+
+class FakeContext:
+    function_name = "eventhub-test"
+    memory_limit_in_mb = 256
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:eventhub-test"
+    aws_request_id = "test-request"
+
+    def __init__(self, remaining_ms: int = 300_000) -> None:
+        self._remaining = remaining_ms
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self._remaining
+
+
+@pytest.fixture
+def lambda_context() -> FakeContext:
+    return FakeContext()
