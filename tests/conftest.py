@@ -16,6 +16,7 @@ from functions.adapters import factory
 from functions.adapters.blob_store import BlobStore
 from functions.adapters.event_store import EventStore
 from functions.models.config import HubConfig, load_config
+from tests.support.log_guard import LogGuard, secrets_in_config
 
 ROOT = Path(__file__).resolve().parents[1]
 EVENTS_DIR = ROOT / "events"
@@ -35,6 +36,31 @@ def _fake_aws_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
         "AWS_DEFAULT_REGION": "us-east-1",
     }.items():
         monkeypatch.setenv(name, value)
+
+
+# Values no log line may contain; tests that invent secrets add theirs with `sensitive(...)`.
+SENSITIVE: set[str] = set()
+
+
+def sensitive(*values: str) -> None:
+    SENSITIVE.update(values)
+
+
+@pytest.fixture(autouse=True)
+def _no_secrets_in_logs() -> Iterator[None]:
+    """Across the whole suite: no secret, API key or presigned-URL credential in any log line."""
+    import logging
+
+    guard = LogGuard(SENSITIVE | secrets_in_config(LOCAL_CONFIG))
+    root = logging.getLogger()
+    root.addHandler(guard)
+    try:
+        yield
+    finally:
+        root.removeHandler(guard)
+    guard.sensitive |= {s for s in SENSITIVE if len(s) >= 6}
+    leaked = guard.violations()
+    assert not leaked, f"sensitive values in log lines: {leaked[:3]}"
 
 
 @pytest.fixture
