@@ -9,7 +9,7 @@ PORT ?= 3000
 export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: run test lint format synth deploy bench bench-quick send poll recopy rebuild-counters clean
+.PHONY: run test browser lint format synth deploy bench bench-quick send poll recopy rebuild-counters clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,7 +20,12 @@ $(STAMP): pyproject.toml
 run: $(STAMP) ## start the local stack on http://127.0.0.1:$(PORT)
 	$(BIN)/python -m eventhub.local --config $(CONFIG) --port $(PORT)
 
-test: $(STAMP) ## the whole test suite
+browser: ## Debian's chromium for the console's browser test, installed when missing
+	@command -v chromium >/dev/null 2>&1 || { \
+		echo "installing Debian's chromium for the browser test"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+test: $(STAMP) browser ## the whole test suite
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)

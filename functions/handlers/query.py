@@ -12,6 +12,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from functions import jsonutil
 from functions.adapters import factory
 from functions.errors import HubError, NotFound
+from functions.handlers.console_routes import router as console_router
 from functions.handlers.http import error_response
 from functions.logic.auth import authenticate
 from functions.models.api import Event
@@ -20,6 +21,7 @@ from functions.observability import logger, metrics, tracer
 UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 
 app = APIGatewayRestResolver(enable_validation=True)
+app.include_router(console_router)  # GET /console: the events console
 
 
 def tenant() -> str:
