@@ -1,0 +1,421 @@
+"""The `eventhub` command line against a small fake query API on loopback (pytest-httpserver)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pytest_httpserver import HTTPServer
+from typer.testing import CliRunner
+from werkzeug import Request, Response
+
+from eventhub import cli
+from tests.conftest import LOCAL_CONFIG
+
+ACME_KEY = "dev-key-acme-000000"
+GLOBEX_KEY = "dev-key-globex-00000"
+EVENT_ID = "0b7e7a52-1d55-5b0e-9a7f-2f3e4c5d6e7f"
+
+
+def event(n: int, **fields: Any) -> dict[str, Any]:
+    return {
+        "id": f"00000000-0000-4000-8000-{n:012d}",
+        "tenantId": "acme",
+        "eventType": fields.pop("event_type", "classify_run.processed"),
+        "occurredAt": f"2024-05-01T10:{n // 60:02d}:{n % 60:02d}.000000Z",
+        "resourceType": "classify_run",
+        "resourceId": f"clr_{n}",
+        "correlationId": "flow-1",
+        "causationId": None,
+        "actorType": "provider",
+        "actorId": "extend-dev",
+        "payload": {"n": n},
+        **fields,
+    }
+
+
+def page(events: list[dict[str, Any]], *, total: int | None = None, has_next: bool = False) -> dict[str, Any]:
+    return {
+        "events": events,
+        "hasNext": has_next,
+        "limit": 100,
+        "offset": 0,
+        "total": len(events) if total is None else total,
+    }
+
+
+@pytest.fixture
+def runner(monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    monkeypatch.setenv("COLUMNS", "220")
+    for name in ("EVENTHUB_API_URL", "EVENTHUB_API_KEY", "EVENTHUB_CONFIG_PATH"):
+        monkeypatch.delenv(name, raising=False)
+    return CliRunner()
+
+
+def invoke(runner: CliRunner, server: HTTPServer | None, *args: str, **kwargs: Any) -> Any:
+    base = ["--config", str(LOCAL_CONFIG)]
+    if server is not None:
+        base += ["--api-url", server.url_for("").rstrip("/")]
+    return runner.invoke(cli.app, [*base, *args], **kwargs)
+
+
+# -- events list ---------------------------------------------------------------------------------
+
+
+def test_list_sends_the_filters_and_the_local_tenants_key_and_prints_the_events(
+    runner: CliRunner, httpserver: HTTPServer
+) -> None:
+    # Given a query API that answers one filtered page for acme's key
+    httpserver.expect_request(
+        "/api/v1/events",
+        method="GET",
+        headers={"X-API-Key": ACME_KEY},
+        query_string={
+            "event_type": "classify_run.processed",
+            "resource_type": "classify_run",
+            "resource_id": "clr_7",
+            "from": "2024-05-01T00:00:00.000000Z",
+            "to": "2024-05-02T00:00:00.000000Z",
+            "limit": "5",
+            "offset": "10",
+        },
+    ).respond_with_json(page([event(7, resourceId="clr_7")], total=11))
+
+    # When the list is asked for with every filter
+    result = invoke(
+        runner,
+        httpserver,
+        "events", "list", "--event-type", "classify_run.processed", "--resource-type", "classify_run",
+        "--resource-id", "clr_7", "--from", "2024-05-01", "--to", "2024-05-02T00:00:00Z",
+        "--limit", "5", "--offset", "10",
+    )  # fmt: skip
+
+    # Then the event is shown with the page's position
+    assert result.exit_code == 0, result.output
+    assert event(7)["id"] in result.stdout
+    assert "classify_run.processed" in result.stdout
+    assert "1 of 11 events" in result.stderr
+
+
+def test_tenant_option_picks_that_tenants_key_from_the_local_config(
+    runner: CliRunner, httpserver: HTTPServer
+) -> None:
+    httpserver.expect_request("/api/v1/events", headers={"X-API-Key": GLOBEX_KEY}).respond_with_json(page([]))
+
+    result = invoke(runner, httpserver, "--tenant", "globex", "events", "list", "--json")
+
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["total"] == 0
+
+
+def test_list_json_prints_the_api_page_unchanged(runner: CliRunner, httpserver: HTTPServer) -> None:
+    body = page([event(1), event(2)], has_next=True) | {"nextCursor": "abc"}
+    httpserver.expect_request("/api/v1/events").respond_with_json(body)
+
+    result = invoke(runner, httpserver, "events", "list", "--json")
+
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == body
+
+
+def test_a_from_after_to_is_a_bad_time_range_and_nothing_is_asked(
+    runner: CliRunner, httpserver: HTTPServer
+) -> None:
+    result = invoke(runner, httpserver, "events", "list", "--from", "2024-05-02", "--to", "2024-05-01")
+
+    assert result.exit_code == cli.EXIT_BAD_INPUT
+    assert "bad time range" in result.stderr
+    assert httpserver.log == []
+
+
+def test_a_time_that_is_not_a_time_is_refused_with_the_accepted_forms(
+    runner: CliRunner, httpserver: HTTPServer
+) -> None:
+    result = invoke(runner, httpserver, "events", "list", "--from", "yesterday-ish")
+
+    assert result.exit_code == cli.EXIT_BAD_INPUT
+    assert "--from: 'yesterday-ish' is not a time" in result.stderr
+    assert httpserver.log == []
+
+
+def test_relative_times_are_sent_as_utc_timestamps(runner: CliRunner, httpserver: HTTPServer) -> None:
+    seen: list[dict[str, str]] = []
+
+    def answer(request: Request) -> Response:
+        seen.append(dict(request.args))
+        return Response(json.dumps(page([])), content_type="application/json")
+
+    httpserver.expect_request("/api/v1/events").respond_with_handler(answer)
+
+    result = invoke(runner, httpserver, "events", "list", "--from", "2h", "--to", "now")
+
+    assert result.exit_code == 0, result.output
+    start = cli.parse_moment(seen[0]["from"], "--from")
+    end = cli.parse_moment(seen[0]["to"], "--to")
+    assert (end - start).total_seconds() == pytest.approx(7200, abs=1)
+    assert seen[0]["from"].endswith("Z")
+
+
+def test_a_422_is_rendered_as_field_and_message(runner: CliRunner, httpserver: HTTPServer) -> None:
+    detail = {"detail": [{"loc": ["query", "resource_type"], "msg": "unknown resource type", "type": "enum"}]}
+    httpserver.expect_request("/api/v1/events").respond_with_json(detail, status=422)
+
+    result = invoke(runner, httpserver, "events", "list", "--resource-type", "nope")
+
+    assert result.exit_code == cli.EXIT_BAD_INPUT
+    assert "invalid request: resource_type: unknown resource type" in result.stderr
+
+
+def test_a_refused_key_is_an_auth_failure(runner: CliRunner, httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/api/v1/events").respond_with_json(
+        {"error": "unauthorized", "message": "invalid API key"}, status=401
+    )
+
+    result = invoke(runner, httpserver, "events", "list")
+
+    assert result.exit_code == cli.EXIT_AUTH
+    assert "unauthorized: invalid API key" in result.stderr
+    assert ACME_KEY not in result.output
+
+
+def test_a_server_fault_is_a_failure_with_the_status(runner: CliRunner, httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/api/v1/events").respond_with_json(
+        {"error": "store_unavailable", "message": "event store unavailable (ThrottlingException)"}, status=503
+    )
+
+    result = invoke(runner, httpserver, "events", "list")
+
+    assert result.exit_code == cli.EXIT_FAILURE
+    assert "503: event store unavailable" in result.stderr
+
+
+def test_an_unreachable_api_says_so_and_fails(runner: CliRunner) -> None:
+    # Given a loopback port nothing listens on (bound, then closed)
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+
+    result = runner.invoke(
+        cli.app, ["--config", str(LOCAL_CONFIG), "--api-url", f"http://127.0.0.1:{port}", "events", "list"]
+    )
+
+    assert result.exit_code == cli.EXIT_FAILURE
+    assert f"cannot reach http://127.0.0.1:{port}" in result.stderr
+    assert "make run" in result.stderr
+
+
+# -- credentials and targets -----------------------------------------------------------------------
+
+
+def test_a_deployed_api_without_a_key_is_missing_credentials(runner: CliRunner) -> None:
+    result = runner.invoke(
+        cli.app, ["--api-url", "https://abc.execute-api.eu-west-1.amazonaws.com/prod", "events", "list"]
+    )
+
+    assert result.exit_code == cli.EXIT_AUTH
+    assert "missing credentials" in result.stderr
+    assert "--api-key" in result.stderr
+
+
+def test_a_tenant_without_a_key_in_the_config_is_missing_credentials(
+    runner: CliRunner, httpserver: HTTPServer
+) -> None:
+    result = invoke(runner, httpserver, "--tenant", "initech", "events", "list")
+
+    assert result.exit_code == cli.EXIT_AUTH
+    assert "no inline API key for tenant 'initech'" in result.stderr
+    assert httpserver.log == []
+
+
+def test_api_url_and_key_come_from_the_environment(
+    runner: CliRunner, httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("EVENTHUB_API_URL", httpserver.url_for("/").rstrip("/"))
+    monkeypatch.setenv("EVENTHUB_API_KEY", "key-from-environment")
+    httpserver.expect_request(
+        "/api/v1/events", headers={"X-API-Key": "key-from-environment"}
+    ).respond_with_json(page([event(3)]))
+
+    result = runner.invoke(cli.app, ["events", "list"])
+
+    assert result.exit_code == 0, result.output
+    assert event(3)["id"] in result.stdout
+
+
+def test_stack_outputs_give_the_query_api_url(
+    runner: CliRunner, httpserver: HTTPServer, tmp_path: Path
+) -> None:
+    # Given a cdk outputs file whose stack has a webhook URL and a query API URL
+    outputs = tmp_path / "outputs.json"
+    outputs.write_text(
+        json.dumps(
+            {
+                "EventHub": {
+                    "WebhookApiUrl": "https://hooks.example.invalid/prod/",
+                    "QueryApiUrl": httpserver.url_for("/prod/"),
+                    "TableName": "eventhub-events",
+                }
+            }
+        )
+    )
+    httpserver.expect_request("/prod/api/v1/events", headers={"X-API-Key": "deployed-key"}).respond_with_json(
+        page([event(4)])
+    )
+
+    result = runner.invoke(
+        cli.app, ["--stack-outputs", str(outputs), "--api-key", "deployed-key", "events", "list", "--json"]
+    )
+
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["events"][0]["id"] == event(4)["id"]
+
+
+def test_stack_outputs_without_an_api_url_are_refused(runner: CliRunner, tmp_path: Path) -> None:
+    outputs = tmp_path / "outputs.json"
+    outputs.write_text(json.dumps({"EventHub": {"TableName": "eventhub-events"}}))
+
+    result = runner.invoke(cli.app, ["--stack-outputs", str(outputs), "--api-key", "k", "events", "list"])
+
+    assert result.exit_code == cli.EXIT_FAILURE
+    assert "no query API URL among the stack outputs (EventHub.TableName)" in result.stderr
+
+
+# -- events get ----------------------------------------------------------------------------------
+
+
+def test_get_prints_the_event_with_its_payload_and_artifacts(
+    runner: CliRunner, httpserver: HTTPServer
+) -> None:
+    stored = event(5, id=EVENT_ID, payload={"status": "PROCESSED", "note": "[bold]not markup[/bold]"})
+    artifacts = [{"name": "output.json", "status": "copied", "size": 1234}]
+    httpserver.expect_request(f"/api/v1/events/{EVENT_ID}").respond_with_json(stored)
+    httpserver.expect_request(f"/api/v1/events/{EVENT_ID}/artifacts").respond_with_json(
+        {"artifacts": artifacts}
+    )
+
+    result = invoke(runner, httpserver, "events", "get", EVENT_ID)
+
+    assert result.exit_code == 0, result.output
+    assert EVENT_ID in result.stdout
+    assert '"status": "PROCESSED"' in result.stdout
+    assert "[bold]not markup[/bold]" in result.stdout
+    assert "artifact 0 output.json (copied 1234 bytes)" in result.stdout
+
+
+def test_get_json_includes_artifacts_when_the_api_has_them(runner: CliRunner, httpserver: HTTPServer) -> None:
+    httpserver.expect_request(f"/api/v1/events/{EVENT_ID}").respond_with_json(event(5, id=EVENT_ID))
+    httpserver.expect_request(f"/api/v1/events/{EVENT_ID}/artifacts").respond_with_json(
+        {"artifacts": [{"name": "a.pdf", "status": "pending"}]}
+    )
+
+    result = invoke(runner, httpserver, "events", "get", EVENT_ID, "--json")
+
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["artifacts"] == [{"name": "a.pdf", "status": "pending"}]
+
+
+def test_get_of_an_unknown_event_is_not_found(runner: CliRunner, httpserver: HTTPServer) -> None:
+    httpserver.expect_request(f"/api/v1/events/{EVENT_ID}").respond_with_json(
+        {"error": "not_found", "message": "event not found"}, status=404
+    )
+
+    result = invoke(runner, httpserver, "events", "get", EVENT_ID)
+
+    assert result.exit_code == cli.EXIT_NOT_FOUND
+    assert "not found: event not found" in result.stderr
+
+
+# -- events tail ---------------------------------------------------------------------------------
+
+
+class GrowingLog:
+    """A fake list route whose newest-first contents grow between polls."""
+
+    def __init__(self, batches: list[list[dict[str, Any]]]) -> None:
+        self.batches = batches
+        self.polls = 0
+        self.stored: list[dict[str, Any]] = []
+
+    def __call__(self, request: Request) -> Response:
+        if self.polls < len(self.batches):
+            self.stored.extend(self.batches[self.polls])
+        self.polls += 1
+        newest_first = sorted(self.stored, key=lambda e: e["occurredAt"], reverse=True)
+        offset = int(request.args.get("offset", 0))
+        limit = int(request.args.get("limit", 100))
+        chunk = newest_first[offset : offset + limit]
+        body = page(chunk, total=len(newest_first), has_next=offset + limit < len(newest_first))
+        return Response(json.dumps(body), content_type="application/json")
+
+
+def test_tail_prints_the_recent_events_then_only_unseen_ones_oldest_first(
+    runner: CliRunner, httpserver: HTTPServer
+) -> None:
+    # Given three stored events, then two more arriving (out of order), then nothing new
+    log = GrowingLog([[event(1), event(2), event(3)], [event(5), event(4)], []])
+    httpserver.expect_request("/api/v1/events").respond_with_handler(log)
+
+    # When tail shows the last two and polls twice
+    result = invoke(runner, httpserver, "events", "tail", "--lines", "2", "--interval", "0", "--polls", "2")
+
+    # Then events 2 and 3 come first, then 4 and 5 once each, in time order
+    assert result.exit_code == 0, result.output
+    ids = [line.split()[1] for line in result.stdout.splitlines() if line.strip()]
+    assert ids == [event(n)["id"] for n in (2, 3, 4, 5)]
+
+
+def test_tail_pages_back_through_a_burst_larger_than_a_page(
+    runner: CliRunner, httpserver: HTTPServer
+) -> None:
+    # Given one event, then a burst of 150 between two polls
+    log = GrowingLog([[event(0)], [event(n) for n in range(1, 151)]])
+    httpserver.expect_request("/api/v1/events").respond_with_handler(log)
+
+    result = invoke(
+        runner, httpserver, "events", "tail", "--lines", "0", "--interval", "0", "--polls", "1", "--json"
+    )
+
+    assert result.exit_code == 0, result.output
+    printed = [json.loads(line)["id"] for line in result.stdout.splitlines()]
+    assert printed == [event(n)["id"] for n in range(1, 151)]
+
+
+def test_tail_passes_its_filters(runner: CliRunner, httpserver: HTTPServer) -> None:
+    httpserver.expect_request(
+        "/api/v1/events", query_string={"event_type": "webset.created", "limit": "100", "offset": "0"}
+    ).respond_with_json(page([event(9, event_type="webset.created")]))
+
+    result = invoke(
+        runner,
+        httpserver,
+        "events",
+        "tail",
+        "--event-type",
+        "webset.created",
+        "--interval",
+        "0",
+        "--polls",
+        "1",
+    )
+
+    assert result.exit_code == 0, result.output
+    assert "webset.created" in result.stdout
+    assert len(httpserver.log) == 2
+
+
+# -- pieces ----------------------------------------------------------------------------------------
+
+
+def test_error_bodies_read_as_one_line() -> None:
+    assert cli.describe_error(422, b'{"detail":[{"loc":["query","limit"],"msg":"too big","type":"x"}]}') == (
+        "limit: too big"
+    )
+    assert (
+        cli.describe_error(401, b'{"error":"unauthorized","message":"invalid API key"}') == "invalid API key"
+    )
+    assert cli.describe_error(502, b"Bad Gateway") == "Bad Gateway"
+    assert cli.describe_error(500, b"") == "HTTP 500"
