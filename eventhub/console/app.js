@@ -217,12 +217,12 @@ async function eventView({ arg }) {
     h("h1", {}, event.eventType),
     list,
     h("h2", {}, "Artifacts"),
-    artifactsTable(event.id, files),
+    artifactsTable(files),
     h("h2", {}, "Payload"),
     payload);
 }
 
-function artifactsTable(eventId, files) {
+function artifactsTable(files) {
   if (!files || files.length === 0) return h("p", { class: "muted", "data-testid": "no-artifacts" }, "This event has no artifacts.");
   const rows = files.map((file, index) =>
     h("tr", {},
@@ -231,33 +231,19 @@ function artifactsTable(eventId, files) {
       h("td", { class: "num" }, formatBytes(file.size)),
       h("td", {}, file.contentType || ""),
       h("td", { class: "mono", title: file.sha256 || "" }, shorten(file.sha256, 16)),
-      h("td", {}, downloadControl(eventId, file, index))));
+      h("td", {}, downloadControl(file))));
   return h("table", { class: "artifacts", "data-testid": "artifacts" },
     h("thead", {}, h("tr", {}, ["Name", "Status", "Size", "Type", "SHA-256", ""].map((t) => h("th", {}, t)))),
     h("tbody", {}, rows));
 }
 
-function downloadControl(eventId, file, index) {
-  if (file.status && file.status !== "copied") return h("span", { class: "muted" }, "not copied");
-  const number = file.index ?? index;
-  const link = h("a", { href: `#/event/${encodeURIComponent(eventId)}`, class: "download", "data-testid": "download" }, "Download");
-  link.addEventListener("click", async (event) => {
-    event.preventDefault();
-    link.textContent = "Preparing…";
-    try {
-      const target = await api.downloadArtifact(eventId, number);
-      const url = target && (target.url || target.downloadUrl || target.location);
-      if (!url) throw new Error("the API gave no download address");
-      const go = h("a", { href: url, rel: "noopener noreferrer", download: file.name || "" });
-      document.body.append(go);
-      go.click();
-      go.remove();
-      link.textContent = "Download";
-    } catch (error) {
-      link.textContent = `Download failed: ${error.message}`;
-    }
-  });
-  return link;
+function downloadControl(file) {
+  if (!file.downloadPath) return h("span", { class: "muted" }, file.status === "copied" ? "" : "no copy");
+  return h(
+    "button",
+    { type: "button", class: "secondary", "data-testid": "download", onclick: () => api.downloadArtifact(file.downloadPath, file.name) },
+    "Download",
+  );
 }
 
 // -- one flow ----------------------------------------------------------------------------------

@@ -1,0 +1,84 @@
+"""GET /console and its assets through the query handler, and what the shipped files may contain."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+from eventhub.console import CONTENT_TYPES, PAGE, asset
+from eventhub.local.gateway import ROUTES, proxy_event
+
+
+def get(path: str, lambda_context: Any, headers: list[tuple[str, str]] | None = None) -> dict[str, Any]:
+    from functions.handlers import query
+
+    route = next(r for r in ROUTES if r.match(path) is not None)
+    event = proxy_event(
+        method="GET",
+        raw_path=path,
+        headers=headers or [("Host", "127.0.0.1:3000")],
+        body=b"",
+        route=route,
+        path_parameters=route.match(path) or {},
+    )
+    return query.handler(event, lambda_context)
+
+
+def header(response: dict[str, Any], name: str) -> str:
+    merged = {k.lower(): v for k, v in (response.get("headers") or {}).items()}
+    for key, values in (response.get("multiValueHeaders") or {}).items():
+        merged.setdefault(key.lower(), values[0])
+    return merged.get(name.lower(), "")
+
+
+def test_the_console_page_is_served_without_a_key_and_only_runs_its_own_scripts(
+    lambda_env: Any, lambda_context: Any
+) -> None:
+    response = get("/console", lambda_context)
+
+    assert response["statusCode"] == 200
+    assert header(response, "Content-Type").startswith("text/html")
+    policy = header(response, "Content-Security-Policy")
+    assert "script-src 'self'" in policy
+    assert "default-src 'none'" in policy
+    assert header(response, "X-Content-Type-Options") == "nosniff"
+    assert 'src="console/app.js"' in response["body"]
+
+
+@pytest.mark.parametrize("name", sorted(set(CONTENT_TYPES) - {PAGE}))
+def test_every_console_asset_is_served_with_its_content_type(
+    name: str, lambda_env: Any, lambda_context: Any
+) -> None:
+    response = get(f"/console/{name}", lambda_context)
+
+    assert response["statusCode"] == 200
+    assert header(response, "Content-Type") == CONTENT_TYPES[name]
+    assert response["body"] == asset(name).decode()
+
+
+@pytest.mark.parametrize("path", ["/console/config.json", "/console/__init__.py", "/console/..%2Fcli.py"])
+def test_anything_else_under_console_is_not_found(path: str, lambda_env: Any, lambda_context: Any) -> None:
+    response = get(path, lambda_context)
+
+    assert response["statusCode"] == 404
+    assert "import" not in response["body"]
+
+
+def test_every_module_the_console_imports_is_one_it_serves() -> None:
+    for name in CONTENT_TYPES:
+        if name.endswith(".js"):
+            for imported in re.findall(r'from\s+"\./([^"]+)"', asset(name).decode()):
+                assert imported in CONTENT_TYPES, f"{name} imports {imported}, which is not served"
+
+
+def test_console_code_never_parses_markup_or_loads_from_elsewhere() -> None:
+    # Provider data reaches the page as text nodes only, and nothing is fetched from a CDN.
+    for name in CONTENT_TYPES:
+        text = asset(name).decode()
+        sinks = ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "new Function")
+        for sink in sinks:
+            assert sink not in text, f"{name} uses {sink}"
+        urls = set(re.findall(r"https?://[^\s\"'`)]+", text)) - {"http://www.w3.org/2000/svg"}
+        assert not urls, f"{name} refers to {urls}"
