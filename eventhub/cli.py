@@ -98,7 +98,11 @@ def outputs_of_stack(stack_name: str, profile: str | None, region: str | None) -
     try:
         session = boto3.session.Session(profile_name=profile, region_name=region)
         stacks = session.client("cloudformation").describe_stacks(StackName=stack_name)["Stacks"]
-    except (BotoCoreError, ClientError) as error:
+    except ClientError as error:
+        code = error.response.get("Error", {}).get("Code", "")
+        exit_code = EXIT_NOT_FOUND if code == "ValidationError" else EXIT_AUTH
+        raise CliError(f"cannot read the outputs of stack {stack_name!r}: {error}", exit_code) from None
+    except BotoCoreError as error:  # no credentials, no region, no network
         raise CliError(f"cannot read the outputs of stack {stack_name!r}: {error}", EXIT_AUTH) from None
     return {o["OutputKey"]: o["OutputValue"] for o in stacks[0].get("Outputs", [])}
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -10,6 +11,7 @@ from functions.errors import StoreUnavailable
 
 PAYLOAD_PREFIX = "payloads/"
 ARTIFACT_SOURCE_PREFIX = "artifact-sources/"  # credentialed URLs; expire with a lifecycle rule
+ARTIFACT_PREFIX = "artifacts/"  # our copies of the result files
 
 
 class BlobStore:
@@ -37,10 +39,76 @@ class BlobStore:
         except (ClientError, BotoCoreError):
             pass  # best effort: the lifecycle rules clean up what is left
 
-    def presign_get(self, key: str, expires_in: int = 300) -> str:
-        return self.s3.generate_presigned_url(
-            "get_object", Params={"Bucket": self.bucket, "Key": key}, ExpiresIn=expires_in
-        )
+    def presign_get(self, key: str, expires_in: int = 300, download_name: str | None = None) -> str:
+        params = {"Bucket": self.bucket, "Key": key}
+        if download_name:
+            params["ResponseContentDisposition"] = f'attachment; filename="{download_name}"'
+        return self.s3.generate_presigned_url("get_object", Params=params, ExpiresIn=expires_in)
+
+    def get_if_exists(self, key: str) -> bytes | None:
+        """The object's bytes, or None if there is no such object."""
+        try:
+            return self.s3.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+        except ClientError as error:
+            if error.response["Error"]["Code"] in ("NoSuchKey", "404"):
+                return None
+            raise StoreUnavailable(f"blob store read failed: {type(error).__name__}") from None
+        except BotoCoreError as error:
+            raise StoreUnavailable(f"blob store read failed: {type(error).__name__}") from None
+
+    # -- multipart uploads: artifact copies stream through these, one part at a time ----------
+
+    def start_multipart(self, key: str, content_type: str) -> str:
+        try:
+            response = self.s3.create_multipart_upload(
+                Bucket=self.bucket, Key=key, ContentType=content_type, ServerSideEncryption="AES256"
+            )
+        except (ClientError, BotoCoreError) as error:
+            raise StoreUnavailable(f"blob store write failed: {type(error).__name__}") from None
+        return response["UploadId"]
+
+    def upload_part(self, key: str, upload_id: str, number: int, data: bytes | bytearray) -> str:
+        """Upload part ``number`` (1-based); returns its ETag."""
+        try:
+            response = self.s3.upload_part(
+                Bucket=self.bucket, Key=key, UploadId=upload_id, PartNumber=number, Body=data
+            )
+        except (ClientError, BotoCoreError) as error:
+            raise StoreUnavailable(f"blob store write failed: {type(error).__name__}") from None
+        return response["ETag"]
+
+    def complete_multipart(self, key: str, upload_id: str, etags: list[str]) -> None:
+        parts = [{"ETag": etag, "PartNumber": number} for number, etag in enumerate(etags, start=1)]
+        try:
+            self.s3.complete_multipart_upload(
+                Bucket=self.bucket, Key=key, UploadId=upload_id, MultipartUpload={"Parts": parts}
+            )
+        except (ClientError, BotoCoreError) as error:
+            raise StoreUnavailable(f"blob store write failed: {type(error).__name__}") from None
+
+    def abort_multipart(self, key: str, upload_id: str) -> None:
+        try:
+            self.s3.abort_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload_id)
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "NoSuchUpload":
+                raise StoreUnavailable(f"blob store abort failed: {type(error).__name__}") from None
+        except BotoCoreError as error:
+            raise StoreUnavailable(f"blob store abort failed: {type(error).__name__}") from None
+
+    def multipart_uploads(self, key: str) -> list[str]:
+        """Upload ids of the incomplete multipart uploads of exactly this key."""
+        found: list[str] = []
+        params = {"Bucket": self.bucket, "Prefix": key}
+        try:
+            while True:
+                response = self.s3.list_multipart_uploads(**params)
+                found += [u["UploadId"] for u in response.get("Uploads", []) if u["Key"] == key]
+                if not response.get("IsTruncated"):
+                    return found
+                params["KeyMarker"] = response["NextKeyMarker"]
+                params["UploadIdMarker"] = response["NextUploadIdMarker"]
+        except (ClientError, BotoCoreError) as error:
+            raise StoreUnavailable(f"blob store list failed: {type(error).__name__}") from None
 
 
 def payload_key(tenant_id: str, event_id: str, digest: str) -> str:
@@ -49,3 +117,10 @@ def payload_key(tenant_id: str, event_id: str, digest: str) -> str:
 
 def artifact_source_key(event_id: str, index: int) -> str:
     return f"{ARTIFACT_SOURCE_PREFIX}{event_id}/{index}"
+
+
+def artifact_key(tenant_id: str, source: str, occurred_at: str, event_id: str, name: str) -> str:
+    """``artifacts/{tenantId}/{source}/{yyyy}/{mm}/{dd}/{eventId}/{name}``, each part kept to one segment."""
+    year, month, day = occurred_at[:4], occurred_at[5:7], occurred_at[8:10]
+    parts = (tenant_id, source, year, month, day, event_id, name)
+    return ARTIFACT_PREFIX + "/".join(quote(part, safe="-_.~@+=,") or "_" for part in parts)

@@ -7,7 +7,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
-from functions.models.event import CanonicalEvent
+from functions.models.event import Artifact, CanonicalEvent
 
 
 class ApiModel(BaseModel):
@@ -47,3 +47,39 @@ class Event(ApiModel):
 class ErrorBody(ApiModel):
     error: str
     message: str
+
+
+class ArtifactInfo(ApiModel):
+    """One result file of an event: our copy's state (the source URL without its credentials)."""
+
+    index: int
+    name: str
+    status: str
+    reason: str | None = None
+    source_url: str
+    content_type: str | None = None
+    size: int | None = None
+    sha256: str | None = None
+    copied_at: str | None = None
+    download_path: str | None = None
+
+    @classmethod
+    def of(cls, event_id: str, index: int, artifact: Artifact) -> ArtifactInfo:
+        copied = artifact.status == "copied"
+        return cls(
+            index=index,
+            name=artifact.name,
+            status=artifact.status,
+            reason=artifact.reason,
+            source_url=artifact.source_url,
+            content_type=artifact.content_type,
+            size=artifact.size,
+            sha256=artifact.sha256,
+            copied_at=artifact.copied_at,
+            download_path=f"/api/v1/events/{event_id}/artifacts/{index}" if copied else None,
+        )
+
+
+class ArtifactList(ApiModel):
+    event_id: str
+    artifacts: list[ArtifactInfo]

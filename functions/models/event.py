@@ -78,6 +78,9 @@ class Artifact(_Camel):
     copied_at: str | None = None
     # Extend's signed_data_url: the fetched file is the event's payload.
     is_payload: bool = False
+    # A failure that a later attempt may cure (5xx, connection errors), as opposed to a
+    # deterministic one (too large, 404): the copier retries only the former by itself.
+    retryable: bool | None = None
 
 
 class CanonicalEvent(_Camel):

@@ -13,6 +13,8 @@ from functions import table_schema as schema
 from functions.models.event import Artifact, CanonicalEvent
 
 EVENT_KIND = "event"
+ARTIFACTS_ATTRIBUTE = "artifacts"
+PENDING_ARTIFACTS_ATTRIBUTE = "pendingArtifacts"
 
 # canonical field name -> item attribute name (they match; the map makes the contract visible)
 _SCALARS = (
@@ -55,6 +57,14 @@ def artifact_from_attr(attr: dict[str, Any]) -> Artifact:
     return Artifact.model_validate(data)
 
 
+def artifact_attributes(artifacts: list[Artifact]) -> dict[str, Any]:
+    """The artifacts and their pending count: the copier's stream filter selects pendingArtifacts > 0."""
+    return {
+        ARTIFACTS_ATTRIBUTE: {"L": [artifact_to_attr(a) for a in artifacts]},
+        PENDING_ARTIFACTS_ATTRIBUTE: {"N": str(sum(a.status == "pending" for a in artifacts))},
+    }
+
+
 def to_item(
     event: CanonicalEvent,
     *,
@@ -85,8 +95,7 @@ def to_item(
     else:
         item["payload"] = {"S": payload_text if payload_text is not None else "{}"}
     if event.artifacts:
-        item["artifacts"] = {"L": [artifact_to_attr(a) for a in event.artifacts]}
-        item["pendingArtifacts"] = {"N": str(sum(a.status == "pending" for a in event.artifacts))}
+        item.update(artifact_attributes(event.artifacts))
     if expires_at:
         item[schema.TTL_ATTRIBUTE] = {"N": str(expires_at)}
     return item

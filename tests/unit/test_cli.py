@@ -274,6 +274,58 @@ def test_stack_outputs_give_the_query_api_url(
     assert json.loads(result.stdout)["events"][0]["id"] == event(4)["id"]
 
 
+def test_a_deployed_stack_name_gives_the_url_from_its_outputs(
+    runner: CliRunner, httpserver: HTTPServer
+) -> None:
+    # Given a CloudFormation stack (moto) whose outputs name the query API
+    import boto3
+    from moto import mock_aws
+
+    template = {
+        "Resources": {"Queue": {"Type": "AWS::SQS::Queue"}},
+        "Outputs": {"QueryApiUrl": {"Value": httpserver.url_for("/prod/")}},
+    }
+    httpserver.expect_request("/prod/api/v1/events", headers={"X-API-Key": "deployed-key"}).respond_with_json(
+        page([event(6)])
+    )
+    with mock_aws():
+        boto3.client("cloudformation", region_name="us-east-1").create_stack(
+            StackName="EventHub", TemplateBody=json.dumps(template)
+        )
+
+        # When the CLI is pointed at the stack by name
+        result = runner.invoke(
+            cli.app,
+            [
+                "--stack",
+                "EventHub",
+                "--region",
+                "us-east-1",
+                "--api-key",
+                "deployed-key",
+                "events",
+                "list",
+                "--json",
+            ],
+        )
+
+    # Then it reads the URL from the outputs and lists through it
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["events"][0]["id"] == event(6)["id"]
+
+
+def test_an_unknown_stack_name_is_a_clear_failure(runner: CliRunner) -> None:
+    from moto import mock_aws
+
+    with mock_aws():
+        result = runner.invoke(
+            cli.app, ["--stack", "Nope", "--region", "us-east-1", "--api-key", "k", "events", "list"]
+        )
+
+    assert result.exit_code == cli.EXIT_NOT_FOUND
+    assert "cannot read the outputs of stack 'Nope'" in result.stderr
+
+
 def test_stack_outputs_without_an_api_url_are_refused(runner: CliRunner, tmp_path: Path) -> None:
     outputs = tmp_path / "outputs.json"
     outputs.write_text(json.dumps({"EventHub": {"TableName": "eventhub-events"}}))

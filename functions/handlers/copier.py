@@ -1,0 +1,64 @@
+"""The artifact copier: DynamoDB stream batches of events with pending artifacts.
+
+A record whose copy failed in a way a retry may cure is reported in ``batchItemFailures``:
+Lambda retries from it (bisecting, a bounded number of times), then hands the batch to the
+on-failure destination (the copier DLQ). Invoked directly with
+``{"action": "recopy", "eventId": "..."}`` it retries one event's failed copies (the recopy
+command, in AWS).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from functions.adapters import factory
+from functions.adapters.artifact_source import HttpArtifactSource
+from functions.logic.copying import CopyDeps, copy_pending_artifacts, recopy_event
+from functions.observability import logger, metrics, tracer
+
+# The event source mapping's filter (the stack and the local stream dispatcher both use it):
+# only records whose new image still has artifacts to copy reach this function.
+STREAM_FILTER_PATTERN: dict[str, Any] = {
+    "dynamodb": {"NewImage": {"pendingArtifacts": {"N": [{"numeric": [">", 0]}]}}}
+}
+
+processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
+
+
+class CopyNotFinished(Exception):
+    """Some artifact of the record failed transiently: report the record so Lambda retries it."""
+
+
+@lru_cache(maxsize=1)
+def _source() -> HttpArtifactSource:
+    return HttpArtifactSource()
+
+
+def _deps() -> CopyDeps:
+    return CopyDeps(
+        store=factory.event_store(), blobs=factory.blob_store(), source=_source(), config=factory.hub_config()
+    )
+
+
+@tracer.capture_method
+def copy_record(record: DynamoDBRecord) -> None:
+    event_id = str(record.dynamodb.keys["id"])  # type: ignore[union-attr]
+    report = copy_pending_artifacts(event_id, _deps())
+    if report.needs_retry:
+        raise CopyNotFinished(f"event {event_id}: a copy failed and may succeed on a retry")
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    if event.get("action") == "recopy":
+        return recopy_event(str(event["eventId"]), _deps()).model_dump(mode="json")
+    return process_partial_response(
+        event=event, record_handler=copy_record, processor=processor, context=context
+    )
