@@ -621,15 +621,101 @@ def events_tail(
 # -- maintenance commands (backed by the runtime's own modules when they are installed) ----------
 
 
-def _require(module: str, what: str) -> Any:
+# Each maintenance command checks what it can here, then hands its arguments to a module of the
+# runtime that does the work: ``main(argv: list[str]) -> int`` (the module's own exit code).
+# Options this command line does not know are passed through unchanged.
+MAINTENANCE_MODULES = {
+    "backfill": "eventhub.local.backfill",
+    "replay": "eventhub.local.replay",
+    "recopy": "eventhub.local.recopy",
+    "rebuild-counters": "eventhub.local.rebuild_counters",
+}
+PASS_THROUGH = {"allow_extra_args": True, "ignore_unknown_options": True}
+UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+
+
+def delegate(command: str, argv: list[str]) -> int:
+    """Run ``command`` through its runtime module; CliError when the module is not installed."""
     import importlib
 
+    module_name = MAINTENANCE_MODULES[command]
     try:
-        return importlib.import_module(module)
+        module = importlib.import_module(module_name)
     except ModuleNotFoundError as error:
-        if error.name and module.startswith(error.name):
-            raise CliError(f"{what} is not available in this installation ({module} is missing)") from None
+        if error.name and module_name.startswith(error.name):
+            raise CliError(
+                f"`eventhub {command}` is not available in this installation ({module_name} is missing)"
+            ) from None
         raise
+    return int(module.main(argv) or 0)
+
+
+def _finish(code: int) -> None:
+    if code:
+        raise typer.Exit(code)
+
+
+def _connection(config_path: Path, connection_id: str) -> dict[str, Any]:
+    try:
+        document = json.loads(config_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise CliError(f"{config_path}: cannot read the configuration ({error})", EXIT_BAD_INPUT) from None
+    connections = [c for c in document.get("connections", []) if isinstance(c, dict)]
+    found = next((c for c in connections if c.get("id") == connection_id), None)
+    if found is None:
+        known = ", ".join(str(c.get("id")) for c in connections) or "none"
+        raise CliError(
+            f"unknown connection {connection_id!r} in {config_path} (known: {known})", EXIT_BAD_INPUT
+        )
+    return found
+
+
+@app.command(context_settings=PASS_THROUGH)
+@reported
+def backfill(
+    ctx: typer.Context,
+    connection: Annotated[str, typer.Argument(help="A VAI or Exa poll connection of the configuration.")],
+    start: Annotated[str, typer.Option("--from", help="Start of the window (same forms as events list).")],
+    end: Annotated[str, typer.Option("--to", help="End of the window [default: now].")] = "now",
+) -> None:
+    """Re-read a VAI or Exa connection's events over a window (resumable; duplicates are stored once)."""
+    options = _options(ctx)
+    found = _connection(options.config, connection)
+    if found.get("provider") not in ("vai", "exa") or not found.get("poll"):
+        raise CliError(
+            f"connection {connection!r} (provider {found.get('provider')}) has no events API to backfill "
+            "from; backfill takes VAI and Exa poll connections",
+            EXIT_BAD_INPUT,
+        )
+    frm, to = time_range(start, end)
+    argv = ["--config", str(options.config), connection, "--from", str(frm), "--to", str(to), *ctx.args]
+    _finish(delegate("backfill", argv))
+
+
+@app.command(context_settings=PASS_THROUGH)
+@reported
+def replay(ctx: typer.Context) -> None:
+    """Redrive the dead-letter queues (spilled events, failed copies, failed aggregator batches)."""
+    _finish(delegate("replay", ["--config", str(_options(ctx).config), *ctx.args]))
+
+
+@app.command(context_settings=PASS_THROUGH)
+@reported
+def recopy(
+    ctx: typer.Context,
+    event_id: Annotated[str, typer.Argument(help="The event whose artifacts to copy again.")],
+) -> None:
+    """Copy an event's artifacts to S3 again."""
+    if not UUID.match(event_id.strip()):
+        raise CliError(f"{event_id!r} is not an event id (a uuid)", EXIT_BAD_INPUT)
+    _finish(delegate("recopy", ["--config", str(_options(ctx).config), event_id.strip().lower(), *ctx.args]))
+
+
+@app.command("rebuild-counters", context_settings=PASS_THROUGH)
+@reported
+def rebuild_counters(ctx: typer.Context) -> None:
+    """Recompute the aggregate counters from the stored events."""
+    _finish(delegate("rebuild-counters", ["--config", str(_options(ctx).config), *ctx.args]))
 
 
 def main() -> None:

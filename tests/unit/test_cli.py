@@ -471,3 +471,138 @@ def test_error_bodies_read_as_one_line() -> None:
     )
     assert cli.describe_error(502, b"Bad Gateway") == "Bad Gateway"
     assert cli.describe_error(500, b"") == "HTTP 500"
+
+
+# -- maintenance commands --------------------------------------------------------------------------
+
+
+class FakeRuntimeModule:
+    """Stands in for a runtime module: records the argv it was handed, returns a set exit code."""
+
+    def __init__(self, code: int = 0) -> None:
+        self.code = code
+        self.calls: list[list[str]] = []
+
+    def main(self, argv: list[str]) -> int:
+        self.calls.append(argv)
+        return self.code
+
+
+@pytest.fixture
+def runtime_module(monkeypatch: pytest.MonkeyPatch) -> Any:
+    def install(command: str, code: int = 0) -> FakeRuntimeModule:
+        import sys
+
+        fake = FakeRuntimeModule(code)
+        name = f"tests.unit.fake_{command.replace('-', '_')}"
+        monkeypatch.setitem(sys.modules, name, fake)
+        monkeypatch.setitem(cli.MAINTENANCE_MODULES, command, name)
+        return fake
+
+    return install
+
+
+def test_backfill_checks_the_connection_and_window_then_hands_over(
+    runner: CliRunner, runtime_module: Any
+) -> None:
+    fake = runtime_module("backfill")
+
+    result = runner.invoke(
+        cli.app,
+        [
+            "--config",
+            str(LOCAL_CONFIG),
+            "backfill",
+            "vai-pull",
+            "--from",
+            "2024-05-01",
+            "--to",
+            "2024-05-02",
+            "--x",
+            "1",
+        ],
+    )
+
+    assert result.exit_code == 0, result.output
+    assert fake.calls == [
+        [
+            "--config", str(LOCAL_CONFIG), "vai-pull", "--from", "2024-05-01T00:00:00.000000Z",
+            "--to", "2024-05-02T00:00:00.000000Z", "--x", "1",
+        ]
+    ]  # fmt: skip
+
+
+def test_backfill_of_an_unknown_connection_names_the_known_ones(
+    runner: CliRunner, runtime_module: Any
+) -> None:
+    fake = runtime_module("backfill")
+
+    result = runner.invoke(cli.app, ["--config", str(LOCAL_CONFIG), "backfill", "nope", "--from", "1d"])
+
+    assert result.exit_code == cli.EXIT_BAD_INPUT
+    assert "unknown connection 'nope'" in result.stderr
+    assert "vai-pull" in result.stderr
+    assert fake.calls == []
+
+
+def test_backfill_refuses_a_webhook_only_connection(runner: CliRunner, runtime_module: Any) -> None:
+    fake = runtime_module("backfill")
+
+    result = runner.invoke(cli.app, ["--config", str(LOCAL_CONFIG), "backfill", "extend-dev", "--from", "1d"])
+
+    assert result.exit_code == cli.EXIT_BAD_INPUT
+    assert "backfill takes VAI and Exa poll connections" in result.stderr
+    assert fake.calls == []
+
+
+def test_backfill_refuses_a_bad_window(runner: CliRunner, runtime_module: Any) -> None:
+    fake = runtime_module("backfill")
+
+    result = runner.invoke(
+        cli.app, ["--config", str(LOCAL_CONFIG), "backfill", "vai-pull", "--from", "1d", "--to", "2d"]
+    )
+
+    assert result.exit_code == cli.EXIT_BAD_INPUT
+    assert "bad time range" in result.stderr
+    assert fake.calls == []
+
+
+def test_recopy_refuses_what_is_not_an_event_id(runner: CliRunner, runtime_module: Any) -> None:
+    fake = runtime_module("recopy")
+
+    result = runner.invoke(cli.app, ["recopy", "clr_123"])
+
+    assert result.exit_code == cli.EXIT_BAD_INPUT
+    assert "'clr_123' is not an event id" in result.stderr
+    assert fake.calls == []
+
+
+def test_a_runtime_modules_failure_is_the_commands_exit_code(runner: CliRunner, runtime_module: Any) -> None:
+    runtime_module("recopy", code=4)
+
+    result = runner.invoke(cli.app, ["recopy", EVENT_ID.upper()])
+
+    assert result.exit_code == 4
+
+
+@pytest.mark.parametrize("command", ["replay", "rebuild-counters"])
+def test_replay_and_rebuild_hand_over_their_options(
+    command: str, runner: CliRunner, runtime_module: Any
+) -> None:
+    fake = runtime_module(command)
+
+    result = runner.invoke(cli.app, ["--config", "other.json", command, "--dry-run"])
+
+    assert result.exit_code == 0, result.output
+    assert fake.calls == [["--config", "other.json", "--dry-run"]]
+
+
+def test_a_command_whose_runtime_module_is_absent_says_so(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(cli.MAINTENANCE_MODULES, "replay", "eventhub.local.no_such_module")
+
+    result = runner.invoke(cli.app, ["replay"])
+
+    assert result.exit_code == cli.EXIT_FAILURE
+    assert "`eventhub replay` is not available in this installation" in result.stderr
