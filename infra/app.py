@@ -1,0 +1,64 @@
+#!/usr/bin/env python3
+"""The CDK app: ``python infra/app.py`` (or ``cdk synth``/``cdk deploy``, which run it).
+
+The hub configuration is read at synth time from ``-c config=PATH``, else
+``$EVENTHUB_STACK_CONFIG``, else ``config/aws.example.json``; a configuration that cannot be
+deployed (inline secrets, loopback artifacts, too large for Lambda's environment) stops the
+synth with a message that says why.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+if __name__ == "__main__":  # run as a script: import `infra` and `functions` from the repository
+    sys.path[0] = str(ROOT)
+
+import aws_cdk as cdk  # noqa: E402
+from cdk_nag import AwsSolutionsChecks  # noqa: E402
+
+from infra import constants as c  # noqa: E402
+from infra.stack import EventHubStack  # noqa: E402
+from infra.stack_config import StackConfigError, config_path, load_stack_config  # noqa: E402
+
+
+def cdk_json_context() -> dict[str, Any]:
+    """cdk.json's context (feature flags), so a direct ``python infra/app.py`` synth matches the CLI's."""
+    return dict(json.loads((ROOT / "cdk.json").read_text(encoding="utf-8")).get("context", {}))
+
+
+def build_app(
+    context: dict[str, Any] | None = None, *, outdir: str | None = None, nag: bool = True
+) -> tuple[cdk.App, EventHubStack]:
+    """The app with its one stack. Raises StackConfigError before building anything if the config is bad."""
+    app = cdk.App(context={**cdk_json_context(), **(context or {})}, outdir=outdir)
+    config = load_stack_config(config_path(app.node.try_get_context(c.CONFIG_CONTEXT_KEY)))
+    retention = int(app.node.try_get_context(c.RETENTION_CONTEXT_KEY) or 0)
+    stack = EventHubStack(
+        app,
+        c.STACK_NAME,
+        config=config,
+        retention_days=retention,
+        description="Event hub: webhooks and polled provider events into DynamoDB, artifacts into S3",
+    )
+    if nag:
+        cdk.Aspects.of(app).add(AwsSolutionsChecks(verbose=True))
+    return app, stack
+
+
+def main() -> int:
+    try:
+        app, _ = build_app()
+    except StackConfigError as error:
+        print(f"eventhub: cannot synthesize the stack: {error}", file=sys.stderr)
+        return 2
+    app.synth()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""One construct per capability of the hub; ``infra.stack`` composes them."""

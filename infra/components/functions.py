@@ -1,0 +1,186 @@
+"""The five Lambda functions: one shared code asset, one role and one log group each.
+
+Every role starts empty and receives exactly what its function's code calls, through
+``grant*`` methods: this construct grants the event store and secrets; the capability
+constructs (pollers, copier, aggregator) grant their own queues and stream reads.
+"""
+
+from __future__ import annotations
+
+from aws_cdk import ArnFormat, RemovalPolicy, Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from cdk_nag import NagPackSuppression, NagSuppressions
+from constructs import Construct
+
+from functions.models.config import HubConfig
+from infra import bundling, stack_config
+from infra import constants as c
+from infra.components.event_store import EventStore
+
+_LOG_RETENTION = logs.RetentionDays.ONE_MONTH
+
+
+class HubFunctions(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        store: EventStore,
+        config: HubConfig,
+        retention_days: int = 0,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self._code = bundling.lambda_code()
+        self._environment = {
+            "TABLE_NAME": store.table.table_name,
+            "BUCKET_NAME": store.bucket.bucket_name,
+            "EVENTHUB_CONFIG": stack_config.function_config_json(config),
+            "RETENTION_DAYS": str(retention_days),
+            "POWERTOOLS_SERVICE_NAME": c.SERVICE_NAME,
+            "POWERTOOLS_METRICS_NAMESPACE": c.METRICS_NAMESPACE,
+            "LOG_LEVEL": c.LOG_LEVEL,
+        }
+        self.intake = self._function(c.INTAKE)
+        self.query = self._function(c.QUERY)
+        self.poller = self._function(c.POLLER)
+        self.copier = self._function(c.COPIER)
+        self.aggregator = self._function(c.AGGREGATOR)
+        self._grant_event_store(store)
+        self._grant_secrets(self.intake, stack_config.webhook_secret_names(config))
+        self._grant_secrets(self.poller, stack_config.poll_secret_names(config))
+
+    @property
+    def all(self) -> dict[str, lambda_.Function]:
+        return {
+            c.INTAKE.name: self.intake,
+            c.QUERY.name: self.query,
+            c.POLLER.name: self.poller,
+            c.COPIER.name: self.copier,
+            c.AGGREGATOR.name: self.aggregator,
+        }
+
+    def _function(self, spec: c.FunctionSpec) -> lambda_.Function:
+        role = iam.Role(
+            self,
+            f"{spec.name}Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description=f"{spec.name} function of the event hub",
+        )
+        log_group = logs.LogGroup(
+            self, f"{spec.name}Logs", retention=_LOG_RETENTION, removal_policy=RemovalPolicy.DESTROY
+        )
+        log_group.grant_write(role)
+        function = lambda_.Function(
+            self,
+            spec.name,
+            description=spec.description,
+            code=self._code,
+            handler=spec.handler,
+            runtime=c.RUNTIME,
+            architecture=c.ARCHITECTURE,
+            memory_size=spec.memory_mb,
+            timeout=spec.timeout,
+            role=role,
+            log_group=log_group,
+            tracing=lambda_.Tracing.ACTIVE,
+            environment=dict(self._environment),
+        )
+        NagSuppressions.add_resource_suppressions(
+            role,
+            [
+                NagPackSuppression(
+                    id="AwsSolutions-IAM5",
+                    reason="X-Ray active tracing: xray:PutTraceSegments and xray:PutTelemetryRecords "
+                    "support no resource-level permissions, so they are granted on '*'.",
+                    applies_to=["Resource::*"],
+                )
+            ],
+            apply_to_children=True,
+        )
+        NagSuppressions.add_resource_suppressions(
+            function,
+            [
+                NagPackSuppression(
+                    id="AwsSolutions-L1",
+                    reason="Python 3.13 is pinned on purpose: the bundler installs cp313 "
+                    "manylinux2014_aarch64 wheels (infra/constants.py), and moving the runtime "
+                    "moves both together.",
+                )
+            ],
+        )
+        return function
+
+    def _grant_event_store(self, store: EventStore) -> None:
+        table, bucket = store.table, store.bucket
+        # Intake: a conditional put; after a duplicate it reads the stored item's payloadRef.
+        table.grant_write_data(self.intake)
+        table.grant(self.intake, "dynamodb:GetItem")
+        bucket.grant_put(self.intake)
+        bucket.grant_delete(self.intake)
+        bucket.grant_read(self.intake)
+        # Query: reads only (items, index queries, batch gets) and S3 reads for presigned downloads.
+        table.grant(self.query, "dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query")
+        bucket.grant_read(self.query)
+        # Poller: events and checkpoints; payloads and artifact source pointers go to the bucket,
+        # and a failed put removes what it wrote.
+        table.grant_read_write_data(self.poller)
+        bucket.grant_put(self.poller)
+        bucket.grant_delete(self.poller)
+        # Copier: marks artifacts on events; multipart uploads into the bucket.
+        table.grant_read_write_data(self.copier)
+        bucket.grant_read_write(self.copier)
+        # Aggregator: counter items.
+        table.grant_read_write_data(self.aggregator)
+        stack = Stack.of(self)
+        table_id = stack.get_logical_id(table.node.default_child)  # type: ignore[arg-type]
+        bucket_id = stack.get_logical_id(bucket.node.default_child)  # type: ignore[arg-type]
+        for function in self.all.values():
+            NagSuppressions.add_resource_suppressions(
+                function.role,  # type: ignore[arg-type]
+                [
+                    NagPackSuppression(
+                        id="AwsSolutions-IAM5",
+                        reason="The events table's global secondary indexes (<table>/index/*) are "
+                        "queried by index name; the grant covers this table's indexes only.",
+                        applies_to=[f"Resource::<{table_id}.Arn>/index/*"],
+                    ),
+                    NagPackSuppression(
+                        id="AwsSolutions-IAM5",
+                        reason="Object-level S3 actions (and the s3:Abort*/GetObject*/List*/DeleteObject* "
+                        "action groups CDK grants) on the data bucket's objects only: keys are chosen per "
+                        "event at run time.",
+                        applies_to=[
+                            f"Resource::<{bucket_id}.Arn>/*",
+                            "Action::s3:Abort*",
+                            "Action::s3:GetObject*",
+                            "Action::s3:GetBucket*",
+                            "Action::s3:List*",
+                            "Action::s3:DeleteObject*",
+                        ],
+                    ),
+                ],
+                apply_to_children=True,
+            )
+
+    def _grant_secrets(self, function: lambda_.Function, names: list[str]) -> None:
+        """secretsmanager:GetSecretValue on exactly the secrets the config names."""
+        if not names:
+            return
+        stack = Stack.of(self)
+        arns = [
+            name
+            if name.startswith("arn:")
+            else stack.format_arn(
+                service="secretsmanager",
+                resource="secret",
+                resource_name=f"{name}-??????",  # Secrets Manager appends six random characters
+                arn_format=ArnFormat.COLON_RESOURCE_NAME,
+            )
+            for name in names
+        ]
+        iam.Grant.add_to_principal(
+            grantee=function, actions=["secretsmanager:GetSecretValue"], resource_arns=arns
+        )

@@ -1,0 +1,91 @@
+"""Scheduled polling: one EventBridge Scheduler schedule per poll connection, and the spill queue.
+
+Each schedule invokes the poller with ``{"connectionId": id}`` every ``ceil(everySeconds / 60)``
+minutes (at least one), retries a failed invocation, and sends what it could not deliver to a
+dead-letter queue. The spill queue is where the poller puts a pulled event it could not store,
+so that nothing pulled is ever lost.
+"""
+
+from __future__ import annotations
+
+import math
+
+from aws_cdk import Duration, Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_scheduler as scheduler
+from aws_cdk import aws_scheduler_targets as targets
+from cdk_nag import NagPackSuppression, NagSuppressions
+from constructs import Construct
+
+from functions.models.config import Connection
+from infra import constants as c
+from infra.components.queues import terminal_queue
+
+
+def schedule_minutes(every_seconds: int) -> int:
+    """EventBridge Scheduler rates are whole minutes: round up, never below one."""
+    return max(1, math.ceil(every_seconds / 60))
+
+
+class Pollers(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        poller: lambda_.Function,
+        connections: list[Connection],
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.spill_queue = terminal_queue(self, "Spill", holds="pulled events the poller could not store")
+        self.dead_letter_queue = terminal_queue(
+            self, "ScheduleDlq", holds="scheduled poller invocations that failed after retries"
+        )
+        self.spill_queue.grant_send_messages(poller)
+        poller.add_environment("SPILL_QUEUE_URL", self.spill_queue.queue_url)
+        self.role = self._scheduler_role()
+        self.schedules = {conn.id: self._schedule(conn, poller) for conn in connections}
+        self._suppress_invoke_versions(poller)
+
+    def _scheduler_role(self) -> iam.Role:
+        """Shared by every schedule: may invoke the poller (and report to the DLQ), nothing else."""
+        return iam.Role(
+            self,
+            "SchedulerRole",
+            assumed_by=iam.ServicePrincipal("scheduler.amazonaws.com"),
+            description="EventBridge Scheduler: invoke the event hub's poller",
+        )
+
+    def _suppress_invoke_versions(self, poller: lambda_.Function) -> None:
+        poller_id = Stack.of(self).get_logical_id(poller.node.default_child)  # type: ignore[arg-type]
+        NagSuppressions.add_resource_suppressions(
+            self.role,
+            [
+                NagPackSuppression(
+                    id="AwsSolutions-IAM5",
+                    reason="lambda:InvokeFunction on the poller and its versions (<arn>:*), the form "
+                    "CDK's grantInvoke emits; no other function.",
+                    applies_to=[f"Resource::<{poller_id}.Arn>:*"],
+                )
+            ],
+            apply_to_children=True,
+        )
+
+    def _schedule(self, connection: Connection, poller: lambda_.Function) -> scheduler.Schedule:
+        assert connection.poll is not None
+        minutes = schedule_minutes(connection.poll.every_seconds)
+        return scheduler.Schedule(
+            self,
+            f"Poll-{connection.id}",
+            description=f"Poll connection {connection.id} ({connection.provider}) every {minutes} min",
+            schedule=scheduler.ScheduleExpression.rate(Duration.minutes(minutes)),
+            target=targets.LambdaInvoke(
+                poller,
+                input=scheduler.ScheduleTargetInput.from_object({"connectionId": connection.id}),
+                role=self.role,
+                dead_letter_queue=self.dead_letter_queue,
+                retry_attempts=c.SCHEDULE_RETRY_ATTEMPTS,
+                max_event_age=c.SCHEDULE_MAX_EVENT_AGE,
+            ),
+        )

@@ -1,0 +1,117 @@
+"""Lambda consumers of the events table's stream: the artifact copier and the aggregator.
+
+Both report batch item failures, bisect a failing batch, retry a bounded number of times and
+then send the failed records' coordinates to an SQS on-failure destination. Event filters keep
+each function's invocations to the records it acts on.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import Duration
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_event_sources as sources
+from aws_cdk import aws_sqs as sqs
+from cdk_nag import NagPackSuppression, NagSuppressions
+from constructs import Construct
+
+from functions import table_schema as schema
+from functions.models.items import EVENT_KIND
+from infra import constants as c
+from infra.components.queues import terminal_queue
+
+PENDING_ARTIFACTS_ATTRIBUTE = "pendingArtifacts"
+
+# New or changed items that still have artifacts to copy (functions/models/items.py).
+COPIER_FILTER: dict[str, Any] = {
+    "eventName": ["INSERT", "MODIFY"],
+    "dynamodb": {"NewImage": {PENDING_ARTIFACTS_ATTRIBUTE: {"N": [{"numeric": [">", 0]}]}}},
+}
+# New events only: counters, checkpoints and other items are not counted.
+AGGREGATOR_FILTER: dict[str, Any] = {
+    "eventName": ["INSERT"],
+    "dynamodb": {"NewImage": {schema.KIND_ATTRIBUTE: {"S": [EVENT_KIND]}}},
+}
+
+
+def _consume_stream(
+    scope: Construct,
+    *,
+    function: lambda_.Function,
+    table: dynamodb.ITable,
+    failures: sqs.IQueue,
+    pattern: dict[str, Any],
+    batch_size: int,
+    retry_attempts: int,
+    max_record_age: Duration,
+    batching_window: Duration | None = None,
+) -> sources.DynamoEventSource:
+    source = sources.DynamoEventSource(
+        table,
+        starting_position=lambda_.StartingPosition.TRIM_HORIZON,
+        batch_size=batch_size,
+        max_batching_window=batching_window,
+        bisect_batch_on_error=True,
+        report_batch_item_failures=True,
+        retry_attempts=retry_attempts,
+        max_record_age=max_record_age,
+        on_failure=sources.SqsDlq(failures),
+        filters=[lambda_.FilterCriteria.filter(pattern)],
+    )
+    function.add_event_source(source)
+    NagSuppressions.add_resource_suppressions(
+        function.role,  # type: ignore[arg-type]
+        [
+            NagPackSuppression(
+                id="AwsSolutions-IAM5",
+                reason="Stream consumer: dynamodb:ListStreams has no resource-level permissions and is "
+                "granted on '*'; the stream read actions are on this table's stream only.",
+                applies_to=["Resource::*"],
+            )
+        ],
+        apply_to_children=True,
+    )
+    return source
+
+
+class ArtifactCopier(Construct):
+    """Stream records of events with pending artifacts -> copier."""
+
+    def __init__(
+        self, scope: Construct, construct_id: str, *, copier: lambda_.Function, table: dynamodb.ITable
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.failures = terminal_queue(self, "Failures", holds="stream records the copier failed on")
+        self.source = _consume_stream(
+            self,
+            function=copier,
+            table=table,
+            failures=self.failures,
+            pattern=COPIER_FILTER,
+            batch_size=c.COPIER_BATCH_SIZE,
+            retry_attempts=c.COPIER_RETRY_ATTEMPTS,
+            max_record_age=c.COPIER_MAX_RECORD_AGE,
+        )
+
+
+class Aggregator(Construct):
+    """Stream records of new events -> aggregator (counter items)."""
+
+    def __init__(
+        self, scope: Construct, construct_id: str, *, aggregator: lambda_.Function, table: dynamodb.ITable
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.failures = terminal_queue(self, "Failures", holds="stream batches the aggregator failed on")
+        self.source = _consume_stream(
+            self,
+            function=aggregator,
+            table=table,
+            failures=self.failures,
+            pattern=AGGREGATOR_FILTER,
+            batch_size=c.AGGREGATOR_BATCH_SIZE,
+            retry_attempts=c.AGGREGATOR_RETRY_ATTEMPTS,
+            max_record_age=c.AGGREGATOR_MAX_RECORD_AGE,
+            batching_window=c.AGGREGATOR_BATCHING_WINDOW,
+        )

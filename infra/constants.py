@@ -1,0 +1,114 @@
+"""Names, sizes and limits of the stack, in one place."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from aws_cdk import Duration
+from aws_cdk import aws_lambda as lambda_
+
+from functions.adapters.blob_store import ARTIFACT_SOURCE_PREFIX
+
+ROOT = Path(__file__).resolve().parents[1]
+FUNCTIONS_DIR = ROOT / "functions"
+PYPROJECT = ROOT / "pyproject.toml"
+DEFAULT_CONFIG = ROOT / "config" / "aws.example.json"
+
+STACK_NAME = "EventHub"
+CONFIG_CONTEXT_KEY = "config"
+CONFIG_ENV_VAR = "EVENTHUB_STACK_CONFIG"
+RETENTION_CONTEXT_KEY = "retentionDays"
+
+# -- Lambda -----------------------------------------------------------------------------------
+RUNTIME = lambda_.Runtime.PYTHON_3_13
+ARCHITECTURE = lambda_.Architecture.ARM_64
+PIP_PLATFORM = "manylinux2014_aarch64"
+PIP_PYTHON_VERSION = "3.13"
+# Provided by the Lambda Python runtime: bundling them again would pair a bundled botocore with
+# the runtime's boto3.
+RUNTIME_PROVIDED_PACKAGES = ("boto3", "botocore", "s3transfer", "jmespath")
+
+SERVICE_NAME = "eventhub"  # POWERTOOLS_SERVICE_NAME, and the `service` dimension of every metric
+METRICS_NAMESPACE = "EventHub"
+LOG_LEVEL = "INFO"
+LOG_RETENTION_DAYS = 30
+
+# Lambda allows 4 KB for all of a function's environment variables together (keys and values).
+# The hub config travels in one of them; the rest (resource names, queue URL, Powertools settings)
+# take under 1 KB, so the config gets the remainder.
+LAMBDA_ENV_LIMIT_BYTES = 4096
+CONFIG_ENV_LIMIT_BYTES = 3072
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    """Entry point and sizing of one Lambda function."""
+
+    name: str
+    handler: str
+    memory_mb: int
+    timeout: Duration
+    description: str
+
+
+INTAKE = FunctionSpec(
+    "Intake", "functions.handlers.intake.handler", 512, Duration.seconds(20),
+    "POST /webhooks/{connectionId}: verify, map and store provider webhooks",
+)  # fmt: skip
+QUERY = FunctionSpec(
+    "Query", "functions.handlers.query.handler", 512, Duration.seconds(20),
+    "GET /api/v1/events..., /openapi.json, /docs, /console: tenant-scoped reads",
+)  # fmt: skip
+POLLER = FunctionSpec(
+    "Poller", "functions.handlers.poller.handler", 512, Duration.minutes(5),
+    "Scheduled pull of one poll connection (Klavi, VAI, Exa)",
+)  # fmt: skip
+COPIER = FunctionSpec(
+    "Copier", "functions.handlers.copier.handler", 1024, Duration.minutes(15),
+    "Streams pending artifacts from presigned URLs into the data bucket",
+)  # fmt: skip
+AGGREGATOR = FunctionSpec(
+    "Aggregator", "functions.handlers.aggregator.handler", 256, Duration.minutes(1),
+    "Keeps per-tenant counter items from the table's stream",
+)  # fmt: skip
+
+# -- Data bucket --------------------------------------------------------------------------------
+ARTIFACT_SOURCES_PREFIX = ARTIFACT_SOURCE_PREFIX  # source URLs with their credentials, copied soon
+ARTIFACT_SOURCES_EXPIRY = Duration.days(2)
+ABORT_INCOMPLETE_UPLOADS_AFTER = Duration.days(1)
+ACCESS_LOGS_PREFIX = "data-bucket/"
+ACCESS_LOGS_EXPIRY = Duration.days(90)
+
+# -- API ------------------------------------------------------------------------------------------
+STAGE_NAME = "prod"
+WEBHOOK_PATH = "webhooks"
+# Every body arrives base64-encoded and byte-exact: signatures are computed over raw bytes.
+BINARY_MEDIA_TYPES = ["*/*"]
+STAGE_RATE_LIMIT = 200  # requests per second, whole stage
+STAGE_BURST_LIMIT = 400
+WEBHOOK_RATE_LIMIT = 100
+WEBHOOK_BURST_LIMIT = 200
+USAGE_PLAN_RATE_LIMIT = 50
+USAGE_PLAN_BURST_LIMIT = 100
+USAGE_PLAN_DAILY_QUOTA = 500_000
+
+# -- Pollers --------------------------------------------------------------------------------------
+SCHEDULE_RETRY_ATTEMPTS = 2
+# A missed run is superseded by the next one: never deliver an invocation older than this.
+SCHEDULE_MAX_EVENT_AGE = Duration.minutes(10)
+QUEUE_RETENTION = Duration.days(14)
+
+# -- Stream consumers -----------------------------------------------------------------------------
+COPIER_BATCH_SIZE = 4
+COPIER_RETRY_ATTEMPTS = 3
+COPIER_MAX_RECORD_AGE = Duration.hours(6)  # presigned URLs expire; an older record is no use
+AGGREGATOR_BATCH_SIZE = 100
+AGGREGATOR_BATCHING_WINDOW = Duration.seconds(5)
+AGGREGATOR_RETRY_ATTEMPTS = 5
+AGGREGATOR_MAX_RECORD_AGE = Duration.hours(24)
+
+# -- Monitoring -----------------------------------------------------------------------------------
+ALARM_PERIOD = Duration.minutes(5)
+SIGNATURE_REJECTION_SPIKE = 25  # rejected webhooks in one period
+ITERATOR_AGE_ALARM_MS = 5 * 60 * 1000

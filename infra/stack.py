@@ -1,0 +1,68 @@
+"""The event hub stack: composes one construct per capability and exports what operators need."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import CfnOutput, Stack
+from constructs import Construct
+
+from functions.models.config import HubConfig
+from infra import stack_config
+from infra.components.api import HubApi, QueryApi, WebhookApi
+from infra.components.event_store import EventStore
+from infra.components.functions import HubFunctions
+from infra.components.monitoring import Monitoring
+from infra.components.pollers import Pollers
+from infra.components.stream_consumers import Aggregator, ArtifactCopier
+
+
+class EventHubStack(Stack):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: HubConfig,
+        retention_days: int = 0,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        self.store = EventStore(self, "EventStore")
+        self.functions = HubFunctions(
+            self, "HubFunctions", store=self.store, config=config, retention_days=retention_days
+        )
+        fns = self.functions
+        self.pollers = Pollers(
+            self, "Pollers", poller=fns.poller, connections=stack_config.poll_connections(config)
+        )
+        self.copier = ArtifactCopier(self, "ArtifactCopier", copier=fns.copier, table=self.store.table)
+        self.aggregator = Aggregator(self, "Aggregator", aggregator=fns.aggregator, table=self.store.table)
+        self.api = HubApi(self, "HubApi")
+        WebhookApi(self, "WebhookApi", api=self.api, intake=fns.intake)
+        QueryApi(self, "QueryApi", api=self.api, query=fns.query)
+        self.queues = {
+            "Spill": self.pollers.spill_queue,
+            "PollerDlq": self.pollers.dead_letter_queue,
+            "CopierDlq": self.copier.failures,
+            "AggregatorDlq": self.aggregator.failures,
+        }
+        self.monitoring = Monitoring(
+            self,
+            "Monitoring",
+            functions=fns.all,
+            queues=self.queues,
+            intake=fns.intake,
+            aggregator=fns.aggregator,
+            api=self.api.rest_api,
+        )
+        self._outputs()
+
+    def _outputs(self) -> None:
+        CfnOutput(self, "ApiUrl", value=self.api.url, description="Base URL of the webhook and query API")
+        CfnOutput(self, "TableName", value=self.store.table.table_name)
+        CfnOutput(self, "BucketName", value=self.store.bucket.bucket_name)
+        for name, queue in self.queues.items():
+            CfnOutput(self, f"{name}QueueUrl", value=queue.queue_url)
+        CfnOutput(self, "AlarmTopicArn", value=self.monitoring.topic.topic_arn)
+        CfnOutput(self, "DashboardName", value=self.monitoring.dashboard.dashboard_name)

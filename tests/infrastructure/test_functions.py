@@ -1,0 +1,147 @@
+"""The Lambda functions: runtime, entry points, environment, and least-privilege roles."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from functions.models.config import parse_config
+from infra import stack_config
+from tests.infrastructure.template import Synthesized, actions_of, function_id, role_statements
+
+HANDLERS = {
+    "Intake": "functions.handlers.intake.handler",
+    "Query": "functions.handlers.query.handler",
+    "Poller": "functions.handlers.poller.handler",
+    "Copier": "functions.handlers.copier.handler",
+    "Aggregator": "functions.handlers.aggregator.handler",
+}
+WRITE_ACTIONS = {
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:BatchWriteItem",
+    "dynamodb:PartiQLInsert",
+    "dynamodb:PartiQLUpdate",
+    "dynamodb:PartiQLDelete",
+}
+
+
+def _function(synthesized: Synthesized, name: str) -> dict:
+    return synthesized.resources[function_id(synthesized, name)]["Properties"]
+
+
+def test_the_stack_has_exactly_the_five_functions(synthesized: Synthesized) -> None:
+    handlers = sorted(
+        f["Properties"]["Handler"] for f in synthesized.of_type("AWS::Lambda::Function").values()
+    )
+    assert handlers == sorted(HANDLERS.values())
+
+
+@pytest.mark.parametrize(("name", "handler"), HANDLERS.items())
+def test_function_runs_arm64_python313_with_active_tracing(
+    synthesized: Synthesized, name: str, handler: str
+) -> None:
+    props = _function(synthesized, name)
+    assert props["Handler"] == handler
+    assert props["Runtime"] == "python3.13"
+    assert props["Architectures"] == ["arm64"]
+    assert props["TracingConfig"] == {"Mode": "Active"}
+    assert props["LoggingConfig"]["LogGroup"] == {
+        "Ref": synthesized.logical_id(f"HubFunctions{name}Logs", "AWS::Logs::LogGroup")
+    }
+
+
+@pytest.mark.parametrize("name", HANDLERS)
+def test_function_environment_names_the_resources_and_powertools(synthesized: Synthesized, name: str) -> None:
+    env = _function(synthesized, name)["Environment"]["Variables"]
+    assert env["TABLE_NAME"] == {"Ref": synthesized.logical_id("EventStoreEvents", "AWS::DynamoDB::Table")}
+    assert env["BUCKET_NAME"] == {"Ref": synthesized.logical_id("EventStoreData", "AWS::S3::Bucket")}
+    assert env["POWERTOOLS_SERVICE_NAME"] == "eventhub"
+    assert env["POWERTOOLS_METRICS_NAMESPACE"] == "EventHub"
+    assert env["LOG_LEVEL"] == "INFO"
+    assert parse_config(env["EVENTHUB_CONFIG"]) == synthesized.config.for_functions()
+
+
+def test_function_config_carries_key_hashes_and_secret_names_only(synthesized: Synthesized) -> None:
+    env = _function(synthesized, "Query")["Environment"]["Variables"]
+    config = json.loads(env["EVENTHUB_CONFIG"])
+    assert all(set(key) == {"tenantId", "keyHash"} for key in config["apiKeys"])
+    assert stack_config.webhook_secret_names(synthesized.config)[0] in env["EVENTHUB_CONFIG"]
+    assert len(json.dumps(env).encode()) < 4096, "Lambda allows 4 KB of environment variables"
+
+
+def test_only_the_poller_knows_the_spill_queue(synthesized: Synthesized) -> None:
+    spill = synthesized.logical_id("PollersSpill", "AWS::SQS::Queue")
+    for name in HANDLERS:
+        env = _function(synthesized, name)["Environment"]["Variables"]
+        if name == "Poller":
+            assert env["SPILL_QUEUE_URL"] == {"Ref": spill}
+        else:
+            assert "SPILL_QUEUE_URL" not in env
+
+
+def test_each_function_has_its_own_role(synthesized: Synthesized) -> None:
+    roles = [_function(synthesized, name)["Role"]["Fn::GetAtt"][0] for name in HANDLERS]
+    assert len(set(roles)) == len(HANDLERS)
+    for role_id in roles:
+        role = synthesized.resources[role_id]["Properties"]
+        assert "ManagedPolicyArns" not in role, "no managed policies: every permission is granted explicitly"
+        (statement,) = role["AssumeRolePolicyDocument"]["Statement"]
+        assert statement["Principal"] == {"Service": "lambda.amazonaws.com"}
+
+
+def test_query_role_can_read_but_never_write_the_table(synthesized: Synthesized) -> None:
+    actions = actions_of(role_statements(synthesized, "Query"))
+    dynamodb = {a for a in actions if a.startswith("dynamodb:")}
+    assert dynamodb == {"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query"}
+    assert not any(a.startswith(("s3:Put", "s3:Delete", "s3:Abort")) for a in actions)
+    assert "dynamodb:Scan" not in actions
+
+
+def test_intake_role_writes_events_but_cannot_query_or_scan(synthesized: Synthesized) -> None:
+    actions = actions_of(role_statements(synthesized, "Intake"))
+    assert {"dynamodb:PutItem", "dynamodb:GetItem", "s3:PutObject"} <= actions
+    assert "dynamodb:Query" not in actions and "dynamodb:Scan" not in actions
+    assert not any(a.startswith("sqs:") for a in actions)
+
+
+def test_aggregator_role_touches_no_bucket_and_no_secret(synthesized: Synthesized) -> None:
+    actions = actions_of(role_statements(synthesized, "Aggregator"))
+    assert "dynamodb:UpdateItem" in actions
+    assert not any(a.startswith(("s3:", "secretsmanager:")) for a in actions)
+
+
+def test_only_the_poller_may_send_to_the_spill_queue(synthesized: Synthesized) -> None:
+    spill = {"Fn::GetAtt": [synthesized.logical_id("PollersSpill", "AWS::SQS::Queue"), "Arn"]}
+    for name in HANDLERS:
+        sends = [s for s in role_statements(synthesized, name) if "sqs:SendMessage" in actions_of([s])]
+        targets_spill = any(s["Resource"] == spill for s in sends)
+        assert targets_spill is (name == "Poller"), name
+
+
+def _secret_names(statements: list[dict]) -> set[str]:
+    names = set()
+    for statement in statements:
+        if "secretsmanager:GetSecretValue" not in actions_of([statement]):
+            continue
+        assert actions_of([statement]) == {"secretsmanager:GetSecretValue"}
+        for resource in (
+            statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+        ):
+            tail = resource["Fn::Join"][1][-1]
+            names.add(tail.removeprefix(":secret:").removesuffix("-??????"))
+    return names
+
+
+def test_secrets_are_readable_only_by_the_functions_that_use_them(synthesized: Synthesized) -> None:
+    config = synthesized.config
+    assert _secret_names(role_statements(synthesized, "Intake")) == set(
+        stack_config.webhook_secret_names(config)
+    )
+    assert _secret_names(role_statements(synthesized, "Poller")) == set(
+        stack_config.poll_secret_names(config)
+    )
+    for name in ("Query", "Copier", "Aggregator"):
+        assert _secret_names(role_statements(synthesized, name)) == set(), name
