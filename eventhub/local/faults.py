@@ -22,14 +22,18 @@ class StoreFaults:
     def __init__(
         self, rate: float, *, seed: int | None = None, operations: frozenset[str] = WRITE_OPERATIONS
     ) -> None:
-        if not 0.0 <= rate <= 1.0:
-            raise ValueError(f"store fault rate must be between 0 and 1, got {rate}")
-        self.rate = rate
+        self.rate = 0.0
+        self.set_rate(rate)
         self.operations = operations
         self._random = random.Random(seed)  # noqa: S311 - fault injection, not cryptography
         self._lock = threading.Lock()
         self.calls = 0
         self.injected = 0
+
+    def set_rate(self, rate: float) -> None:
+        if not 0.0 <= rate <= 1.0:
+            raise ValueError(f"store fault rate must be between 0 and 1, got {rate}")
+        self.rate = rate
 
     def _should_fail(self) -> bool:
         with self._lock:

@@ -11,6 +11,7 @@ import importlib
 import threading
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
@@ -50,6 +51,7 @@ class LambdaRuntime:
         self._handlers: dict[str, Handler] = {}
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
+        self.invocations: Counter[str] = Counter()  # handler path -> calls, for tests and benchmarks
 
     def _resolve(self, handler_path: str) -> tuple[Handler, threading.Lock]:
         with self._guard:
@@ -64,5 +66,6 @@ class LambdaRuntime:
         """Call the handler with a fresh context; exceptions propagate like a failed invocation."""
         handler, lock = self._resolve(handler_path)
         with lock:
+            self.invocations[handler_path] += 1
             context = LocalContext(function_name_of(handler_path), timeout_seconds)
             return handler(event, context)

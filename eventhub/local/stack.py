@@ -145,6 +145,7 @@ class LocalStack:
             self._uninstall_faults()
         self._restore_environment()
         if self._moto is not None:
+            self._reset_moto()
             self._moto.stop()
             self._moto = None
         self._clients.clear()
@@ -169,6 +170,15 @@ class LocalStack:
         self._moto.start()
         host, port = self._moto.get_host_and_port()
         self.endpoint_url = f"http://{host}:{port}"
+        self._reset_moto()  # moto's state lives in this process: start from nothing
+
+    def _reset_moto(self) -> None:
+        import urllib.request
+
+        reset_url = f"{self.endpoint_url}/moto-api/reset"
+        request = urllib.request.Request(reset_url, method="POST")  # noqa: S310 - our loopback server
+        with urllib.request.urlopen(request, timeout=10):  # noqa: S310
+            pass
 
     def _create_resources(self) -> dict[str, str]:
         clients = {name: self.client(name) for name in ("dynamodb", "s3", "sqs")}
@@ -215,23 +225,32 @@ class LocalStack:
         factory.reset()
 
     def _install_faults(self) -> None:
-        if self.store_fault_rate <= 0:
-            return
+        if self.store_fault_rate > 0:
+            self.set_store_fault_rate(self.store_fault_rate)
+
+    def set_store_fault_rate(self, rate: float) -> StoreFaults:
+        """Make this fraction of the handlers' DynamoDB writes fail as throttled from now on."""
         from functions.adapters import factory
 
-        self.faults = StoreFaults(self.store_fault_rate, seed=self.fault_seed)
-        self._faulted_client = factory.client("dynamodb")
-        self.faults.install(self._faulted_client)
+        if self.faults is None:
+            self.faults = StoreFaults(rate, seed=self.fault_seed)
+            self._faulted_client = factory.client("dynamodb")
+            self.faults.install(self._faulted_client)
+        else:
+            self.faults.set_rate(rate)
+        self.store_fault_rate = rate
+        return self.faults
 
     def _uninstall_faults(self) -> None:
         if self.faults is not None and self._faulted_client is not None:
             self.faults.uninstall(self._faulted_client)
         self._faulted_client = None
+        self.faults = None
 
     def _start_gateway(self) -> None:
         address = (self.host, self.requested_port)
         self._server = GatewayServer(address, self.gateway, access_log=self.access_log)
         self._server_thread = threading.Thread(
-            target=self._server.serve_forever, name="eventhub-gateway", daemon=True
+            target=self._server.serve_forever, args=(0.1,), name="eventhub-gateway", daemon=True
         )
         self._server_thread.start()

@@ -7,13 +7,12 @@ references (AWS). API keys are kept only as SHA-256 hashes once loaded.
 from __future__ import annotations
 
 import hashlib
-import json
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
 
@@ -149,13 +148,28 @@ class HubConfig(_Model):
         return self.model_dump_json(by_alias=True, exclude_none=True)
 
 
+class ConfigError(ValueError):
+    """An invalid configuration. The message names each bad field and never echoes a value."""
+
+
+def _describe(error: ValidationError) -> str:
+    lines = []
+    for problem in error.errors(include_url=False, include_input=False, include_context=False):
+        where = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in problem["loc"])
+        lines.append(f"  {where.lstrip('.') or '(top level)'}: {problem['msg']}")
+    return "\n".join(lines)
+
+
 def load_config(path: str | Path) -> HubConfig:
     text = Path(path).read_text(encoding="utf-8")
     try:
         return HubConfig.model_validate_json(text)
-    except ValueError as error:
-        raise ValueError(f"{path}: invalid configuration: {error}") from error
+    except ValidationError as error:
+        raise ConfigError(f"{path}: invalid configuration:\n{_describe(error)}") from None
 
 
 def parse_config(text: str) -> HubConfig:
-    return HubConfig.model_validate(json.loads(text))
+    try:
+        return HubConfig.model_validate_json(text)
+    except ValidationError as error:
+        raise ConfigError(f"invalid configuration:\n{_describe(error)}") from None

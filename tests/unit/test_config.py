@@ -1,0 +1,150 @@
+"""The configuration schema: what it accepts, and errors that say which field is wrong and why
+without echoing any value (a secret must not reach a terminal or a CI log)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from functions.models.config import ConfigError, Provider, SecretRef, load_config, parse_config
+from tests.conftest import LOCAL_CONFIG
+
+SECRET = "s3cr3t-value-that-must-not-leak"
+
+
+def webhook(**fields: Any) -> dict[str, Any]:
+    return {"id": "conn-1", "provider": "exa", "tenantId": "acme", "secrets": [SECRET], **fields}
+
+
+def problem_of(document: dict[str, Any]) -> str:
+    with pytest.raises(ConfigError) as raised:
+        parse_config(json.dumps(document))
+    return str(raised.value)
+
+
+def test_the_committed_local_config_is_valid() -> None:
+    config = load_config(LOCAL_CONFIG)
+
+    assert {c.provider for c in config.connections} >= {
+        Provider.EXTEND,
+        Provider.EXA,
+        Provider.KLAVI,
+        Provider.STANDARD_WEBHOOKS,
+    }
+    assert all(c.receives_webhooks for c in config.connections if c.provider is Provider.EXTEND)
+    assert config.tenant_for_key_hash()
+
+
+def test_secrets_may_name_secrets_manager_entries_instead_of_values() -> None:
+    config = parse_config(
+        json.dumps({"connections": [webhook(secrets=[{"secretsManager": "eventhub/exa"}])]})
+    )
+
+    assert config.connections[0].secrets == [SecretRef(secrets_manager="eventhub/exa")]
+    assert config.inline_secrets() == []
+
+
+def test_functions_receive_api_keys_only_as_hashes() -> None:
+    config = parse_config(json.dumps({"apiKeys": [{"key": "dev-key-acme-000000", "tenantId": "acme"}]}))
+
+    shipped = config.for_functions().to_json()
+
+    assert "dev-key-acme-000000" not in shipped
+    assert parse_config(shipped).tenant_for_key_hash() == config.tenant_for_key_hash()
+
+
+@pytest.mark.parametrize(
+    ("document", "expected"),
+    [
+        (
+            {"connections": [webhook(provider="stripe")]},
+            "connections[0].provider: Input should be 'klavi', 'exa', 'extend', 'standard-webhooks' or 'vai'",
+        ),
+        ({"connections": [webhook(), webhook()]}, "connection id 'conn-1' appears twice"),
+        (
+            {"connections": [webhook(secrets=[])]},
+            "connection 'conn-1': needs webhook 'secrets' or a 'poll' object",
+        ),
+        (
+            {"connections": [webhook(provider="vai")]},
+            "connection 'conn-1': provider vai does not send webhooks",
+        ),
+        (
+            {
+                "connections": [
+                    webhook(provider="extend", poll={"baseUrl": "https://api.extend.ai", "apiKey": "k"})
+                ]
+            },
+            "provider extend cannot be polled",
+        ),
+        (
+            {
+                "connections": [
+                    webhook(provider="klavi", secrets=[], poll={"baseUrl": "https://api.klavi.ai"})
+                ]
+            },
+            "connection 'conn-1': poll needs secretKey",
+        ),
+        (
+            {
+                "connections": [
+                    webhook(provider="vai", secrets=[], poll={"baseUrl": "ftp://x", "apiKey": "k"})
+                ]
+            },
+            "connections[0].poll.baseUrl: Value error, baseUrl must be an http(s) URL",
+        ),
+        (
+            {"connections": [webhook(secret=[SECRET])]},
+            "connections[0].secret: Extra inputs are not permitted",
+        ),
+        ({"connections": [webhook(id="has space")]}, "connections[0].id: String should match pattern"),
+        (
+            {"connections": [webhook(tenantId="")]},
+            "connections[0].tenantId: String should have at least 1 character",
+        ),
+        (
+            {"apiKeys": [{"key": "short", "tenantId": "acme"}]},
+            "apiKeys[0].key: String should have at least 8",
+        ),
+        (
+            {"apiKeys": [{"key": SECRET, "keyHash": "0" * 64, "tenantId": "acme"}]},
+            "apiKeys[0]: Value error, an API key needs exactly one of 'key' or 'keyHash'",
+        ),
+    ],
+    ids=[
+        "unknown-provider",
+        "duplicate-id",
+        "no-secrets-no-poll",
+        "secrets-on-a-pull-only-provider",
+        "poll-on-a-push-only-provider",
+        "poll-without-credential",
+        "poll-base-url-not-http",
+        "misspelt-field",
+        "bad-connection-id",
+        "empty-tenant",
+        "short-api-key",
+        "key-and-hash",
+    ],
+)
+def test_invalid_config_names_the_field_and_the_problem_without_echoing_values(
+    document: dict[str, Any], expected: str
+) -> None:
+    message = problem_of(document)
+
+    assert expected in message
+    assert SECRET not in message
+
+
+def test_invalid_config_file_error_names_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "hub.json"
+    path.write_text('{"connections": [,]}')
+
+    with pytest.raises(ValueError) as raised:  # ConfigError is a ValueError: callers catch that
+        load_config(path)
+
+    assert isinstance(raised.value, ConfigError)
+    assert str(path) in str(raised.value)
+    assert "Invalid JSON" in str(raised.value)
