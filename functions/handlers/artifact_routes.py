@@ -46,7 +46,7 @@ def list_artifacts(event_id: Annotated[str, Path(pattern=UUID_PATTERN)]) -> Arti
 @tracer.capture_method
 def download_artifact(
     event_id: Annotated[str, Path(pattern=UUID_PATTERN)], n: Annotated[int, Path(ge=0, le=999)]
-) -> Response:
+) -> Response[str]:
     event = _event(event_id)
     if n >= len(event.artifacts):
         raise NotFound(f"event has no artifact {n}")

@@ -2,7 +2,8 @@
 
 A record whose copy failed in a way a retry may cure is reported in ``batchItemFailures``:
 Lambda retries from it (bisecting, a bounded number of times), then hands the batch to the
-on-failure destination (the copier DLQ). Invoked directly with
+on-failure destination (the copier DLQ). The event source mapping's filter is
+``functions.models.items.COPIER_STREAM_FILTER``. Invoked directly with
 ``{"action": "recopy", "eventId": "..."}`` it retries one event's failed copies (the recopy
 command, in AWS).
 """
@@ -18,16 +19,12 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from functions.adapters import factory
 from functions.adapters.artifact_source import HttpArtifactSource
-from functions.logic.copying import CopyDeps, copy_pending_artifacts, recopy_event
+from functions.logic.copying import CopyDeps, RetryPolicy, copy_pending_artifacts, recopy_event
 from functions.observability import logger, metrics, tracer
 
-# The event source mapping's filter (the stack and the local stream dispatcher both use it):
-# only records whose new image still has artifacts to copy reach this function.
-STREAM_FILTER_PATTERN: dict[str, Any] = {
-    "dynamodb": {"NewImage": {"pendingArtifacts": {"N": [{"numeric": [">", 0]}]}}}
-}
-
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
+# In-invocation retries of a 5xx or connection error; Lambda's own retries of the record follow.
+RETRY_POLICY = RetryPolicy(attempts=3, base_delay=0.5, max_delay=8.0)
 
 
 class CopyNotFinished(Exception):
@@ -41,7 +38,11 @@ def _source() -> HttpArtifactSource:
 
 def _deps() -> CopyDeps:
     return CopyDeps(
-        store=factory.event_store(), blobs=factory.blob_store(), source=_source(), config=factory.hub_config()
+        store=factory.event_store(),
+        blobs=factory.blob_store(),
+        source=_source(),
+        config=factory.hub_config(),
+        retry=RETRY_POLICY,
     )
 
 

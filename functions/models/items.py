@@ -16,6 +16,19 @@ EVENT_KIND = "event"
 ARTIFACTS_ATTRIBUTE = "artifacts"
 PENDING_ARTIFACTS_ATTRIBUTE = "pendingArtifacts"
 
+# Lambda event filters over the table's stream, for the stack's event source mappings and the
+# local stream dispatcher alike. Stream records carry DynamoDB numbers as strings ({"N": "1"}),
+# which Lambda's "numeric" matching does not compare, so "pendingArtifacts > 0" is written as
+# "present and not '0'" (the count is always written as a plain integer).
+COPIER_STREAM_FILTER: dict[str, Any] = {
+    "eventName": ["INSERT", "MODIFY"],
+    "dynamodb": {"NewImage": {PENDING_ARTIFACTS_ATTRIBUTE: {"N": [{"anything-but": ["0"]}]}}},
+}
+AGGREGATOR_STREAM_FILTER: dict[str, Any] = {
+    "eventName": ["INSERT"],
+    "dynamodb": {"NewImage": {schema.KIND_ATTRIBUTE: {"S": [EVENT_KIND]}}},
+}
+
 # canonical field name -> item attribute name (they match; the map makes the contract visible)
 _SCALARS = (
     "tenantId", "source", "sourceEventId", "eventType", "occurredAt", "receivedAt", "resourceType",
