@@ -41,6 +41,22 @@ export function barChart(rows, { title, width = 720, testid } = {}) {
   return chart;
 }
 
+/** A tick's time: the clock alone within a day, the date too beyond (UTC). */
+function tickLabel(time, span) {
+  const iso = new Date(time).toISOString();
+  if (span < 86400e3) return `${iso.slice(11, 19)}Z`;
+  return `${iso.slice(5, 10)} ${iso.slice(11, 16)}Z`;
+}
+
+/** From a cause down its own column to the effect's row, then across to the effect. */
+function elbow(from, to) {
+  const across = to.x - from.x;
+  if (Math.abs(across) < 14) return `M ${from.x} ${from.y + 7} L ${to.x} ${to.y - 8}`;
+  const dir = Math.sign(across);
+  const r = Math.min(8, Math.abs(to.y - from.y) / 2);
+  return `M ${from.x} ${from.y + 7} V ${to.y - r} Q ${from.x} ${to.y} ${from.x + dir * r} ${to.y} H ${to.x - dir * 8}`;
+}
+
 function niceTicks(start, end, count = 5) {
   if (end <= start) return [start];
   const ticks = [];
@@ -99,13 +115,15 @@ export function timeline(events, { width = 960, onSelect } = {}) {
   // time axis
   const axis = svg("g", { class: "axis" });
   axis.append(svg("line", { x1: labelWidth, y1: top - 12, x2: labelWidth + plot, y2: top - 12 }));
-  for (const tick of niceTicks(start, end, end === start ? 0 : 4)) {
+  const ticks = niceTicks(start, end, end === start ? 0 : 4);
+  ticks.forEach((tick, index) => {
     const x = end === start ? labelWidth + plot / 2 : labelWidth + ((tick - start) / (end - start)) * plot;
+    const anchor = ticks.length > 1 && index === 0 ? "start" : ticks.length > 1 && index === ticks.length - 1 ? "end" : "middle";
     axis.append(
       svg("line", { x1: x, y1: top - 16, x2: x, y2: height - 8, class: "grid" }),
-      svg("text", { x, y: top - 22, "text-anchor": "middle" }, times.length ? formatTime(new Date(tick).toISOString()) : ""),
+      svg("text", { x, y: top - 22, "text-anchor": anchor }, times.length ? tickLabel(tick, end - start) : ""),
     );
-  }
+  });
   chart.append(axis);
 
   const position = new Map();
@@ -118,12 +136,11 @@ export function timeline(events, { width = 960, onSelect } = {}) {
     const cause = event.causationId && position.get(event.causationId);
     if (!cause || event.causationId === event.id) continue;
     const to = position.get(event.id);
-    const bend = Math.max(24, Math.abs(to.y - cause.y) / 2);
     links.append(
       svg(
         "path",
         {
-          d: `M ${cause.x} ${cause.y} C ${cause.x + bend} ${cause.y}, ${to.x - bend} ${to.y}, ${to.x - 7} ${to.y}`,
+          d: elbow(cause, to),
           class: "link",
           "marker-end": "url(#arrow)",
           "data-from": event.causationId,
