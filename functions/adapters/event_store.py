@@ -28,6 +28,9 @@ from functions.models.items import (
 
 # DynamoDB items are at most 400 KB; payloads above this live in S3 behind a pointer.
 INLINE_PAYLOAD_LIMIT = 350_000
+# The pollers' bookkeeping items (the ``kind`` attribute tells them from events).
+CHECKPOINT_KIND = "checkpoint"
+LOCK_KIND = "lock"
 # Artifact updates are optimistic: the artifacts list carries a version number.
 ARTIFACTS_VERSION = "artifactsVersion"
 ARTIFACT_UPDATE_ATTEMPTS = 8
@@ -66,10 +69,17 @@ class ReadMeter:
     def __init__(self) -> None:
         self.items = 0
         self.calls: list[str] = []
+        self.by_operation: dict[str, int] = {}
 
     def add(self, operation: str, items: int) -> None:
         self.items += items
         self.calls.append(operation)
+        self.by_operation[operation] = self.by_operation.get(operation, 0) + items
+
+    def reset(self) -> None:
+        self.items = 0
+        self.calls.clear()
+        self.by_operation.clear()
 
 
 def _unavailable(error: Exception) -> StoreUnavailable:
@@ -280,7 +290,119 @@ class EventStore:
         self.meter.add("GetItem", 1 if "Item" in response else 0)
         return response.get("Item")
 
+    def event_of(self, item: dict[str, Any]) -> CanonicalEvent:
+        """A stored event item (as read by any query) as the canonical event, payload loaded."""
+        return from_item(item, self._load_payload)
+
     def _load_payload(self, item: dict[str, Any]) -> Any:
         if "payloadRef" in item:
             return jsonutil.loads(self.blobs.get(item["payloadRef"]["S"]))
         return jsonutil.loads(item.get("payload", {}).get("S", "{}"))
+
+    # -- pollers: which ids exist, checkpoints, run leases ----------------------------------------
+    # Checkpoints and leases are items of their own kind ("checkpoint#<connectionId>",
+    # "lock#<name>"): no index keys, so no query ever returns them.
+
+    def existing_ids(self, event_ids: list[str]) -> set[str]:
+        """Which of these ids are stored (BatchGetItem, keys only). Eventually consistent: an id
+        written a moment ago may be missing, so callers still write with the conditional put."""
+        found: set[str] = set()
+        unique = list(dict.fromkeys(event_ids))
+        for start in range(0, len(unique), 100):
+            keys = [{schema.PARTITION_KEY: {"S": i}} for i in unique[start : start + 100]]
+            for _ in range(5):  # unprocessed keys are asked again; any left are simply "not known"
+                request = {"Keys": keys, "ProjectionExpression": "#id"}
+                request["ExpressionAttributeNames"] = {"#id": schema.PARTITION_KEY}
+                try:
+                    response = self.ddb.batch_get_item(RequestItems={self.table: request})
+                except (ClientError, BotoCoreError) as error:
+                    raise _unavailable(error) from None
+                items = response.get("Responses", {}).get(self.table, [])
+                self.meter.add("BatchGetItem", len(items))
+                found.update(item[schema.PARTITION_KEY]["S"] for item in items)
+                keys = (response.get("UnprocessedKeys") or {}).get(self.table, {}).get("Keys", [])
+                if not keys:
+                    break
+        return found
+
+    def get_checkpoint(self, connection_id: str) -> str | None:
+        """Where a connection's incremental sync stands: an ISO 8601 time, or None before the first."""
+        try:
+            response = self.ddb.get_item(
+                TableName=self.table,
+                Key={schema.PARTITION_KEY: {"S": f"{CHECKPOINT_KIND}#{connection_id}"}},
+                ConsistentRead=True,
+            )
+        except (ClientError, BotoCoreError) as error:
+            raise _unavailable(error) from None
+        item = response.get("Item") or {}
+        if item.get(schema.KIND_ATTRIBUTE, {}).get("S") != CHECKPOINT_KIND:
+            return None
+        return item["position"]["S"]
+
+    def advance_checkpoint(self, connection_id: str, position: str, *, run_id: str, updated_at: str) -> bool:
+        """Move the checkpoint forward to ``position`` (same fixed-width ISO 8601 form, so strings
+        compare as times). The write is conditional on the stored position being earlier: two runs
+        can never move it backwards. False when it already stands at or past ``position``."""
+        try:
+            self.ddb.put_item(
+                TableName=self.table,
+                Item={
+                    schema.PARTITION_KEY: {"S": f"{CHECKPOINT_KIND}#{connection_id}"},
+                    schema.KIND_ATTRIBUTE: {"S": CHECKPOINT_KIND},
+                    "position": {"S": position},
+                    "runId": {"S": run_id},
+                    "updatedAt": {"S": updated_at},
+                },
+                ConditionExpression="attribute_not_exists(#id) OR #position < :position",
+                ExpressionAttributeNames={"#id": schema.PARTITION_KEY, "#position": "position"},
+                ExpressionAttributeValues={":position": {"S": position}},
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise _unavailable(error) from None
+        except BotoCoreError as error:
+            raise _unavailable(error) from None
+        return True
+
+    def acquire_lease(self, name: str, owner: str, *, seconds: float, now: float) -> bool:
+        """Take the lease ``name`` for ``seconds`` if nobody holds an unexpired one (conditional put)."""
+        until = int(now + seconds) + 1
+        try:
+            self.ddb.put_item(
+                TableName=self.table,
+                Item={
+                    schema.PARTITION_KEY: {"S": f"{LOCK_KIND}#{name}"},
+                    schema.KIND_ATTRIBUTE: {"S": LOCK_KIND},
+                    "owner": {"S": owner},
+                    "leaseUntil": {"N": str(until)},
+                    schema.TTL_ATTRIBUTE: {"N": str(until + 86_400)},
+                },
+                ConditionExpression="attribute_not_exists(#id) OR #until < :now",
+                ExpressionAttributeNames={"#id": schema.PARTITION_KEY, "#until": "leaseUntil"},
+                ExpressionAttributeValues={":now": {"N": str(int(now))}},
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise _unavailable(error) from None
+        except BotoCoreError as error:
+            raise _unavailable(error) from None
+        return True
+
+    def release_lease(self, name: str, owner: str) -> None:
+        """Give the lease back if we still hold it (a lease that expired and was taken is left alone)."""
+        try:
+            self.ddb.delete_item(
+                TableName=self.table,
+                Key={schema.PARTITION_KEY: {"S": f"{LOCK_KIND}#{name}"}},
+                ConditionExpression="#owner = :owner",
+                ExpressionAttributeNames={"#owner": "owner"},
+                ExpressionAttributeValues={":owner": {"S": owner}},
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise _unavailable(error) from None
+        except BotoCoreError as error:
+            raise _unavailable(error) from None

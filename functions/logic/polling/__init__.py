@@ -1,0 +1,24 @@
+"""Scheduled polling: Klavi's pull queue, and incremental syncs of VAI's and Exa's event lists."""
+
+from functions.logic.polling.model import (
+    EventSpilled,
+    MalformedPage,
+    PollServices,
+    PollSummary,
+    RunBudget,
+    RunOutcome,
+)
+from functions.logic.polling.recovery import ReplayReport, restore_spilled
+from functions.logic.polling.run import run_poll
+
+__all__ = [
+    "EventSpilled",
+    "MalformedPage",
+    "PollServices",
+    "PollSummary",
+    "ReplayReport",
+    "RunBudget",
+    "RunOutcome",
+    "restore_spilled",
+    "run_poll",
+]
