@@ -45,6 +45,9 @@ deploy: $(STAMP) ## cdk deploy (needs AWS credentials and CONFIG naming Secrets 
 send: $(STAMP) ## sign a sample with the current time and post it: make send SAMPLE=events/... CONNECTION=id
 	$(BIN)/python -m eventhub.local.send --config $(CONFIG) --port $(PORT) --sample $(SAMPLE) --connection $(CONNECTION)
 
+recopy: $(STAMP) ## copy an event's failed, expired or refused artifacts again: make recopy EVENT=id
+	$(BIN)/python -m eventhub.local.recopy --port $(PORT) --event "$(EVENT)"
+
 bench: $(STAMP)
 	$(BIN)/python -m bench
 

@@ -435,5 +435,8 @@ class StreamDispatcher:
         return deliver(batch, subscription, self._invoke, give_up)
 
 
-def local_services(stack: LocalStack) -> list[StreamDispatcher]:
-    return [StreamDispatcher()]
+def local_services(stack: LocalStack) -> list[Any]:
+    """The stream dispatcher, and the note local commands (``make recopy``) use to find this stack."""
+    from eventhub.local.recopy import StackAddress
+
+    return [StreamDispatcher(), StackAddress()]
