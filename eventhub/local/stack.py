@@ -110,11 +110,12 @@ class LocalStack:
     def start(self) -> LocalStack:
         try:
             self.config = load_config(self.config_path)
+            self._bind_gateway()  # first: a port in use fails fast, before moto starts
             self._start_aws()
             self.resources = self._create_resources()
             self._set_environment()
             self._install_faults()
-            self._start_gateway()
+            self._serve_gateway()
             services = discover(self) if self._services_given is None else self._services_given
             for service in services:
                 service.start(self)
@@ -135,7 +136,8 @@ class LocalStack:
             except Exception as error:  # keep stopping the rest
                 logging.getLogger(__name__).warning("service %r failed to stop: %s", service, error)
         if self._server is not None:
-            self._server.shutdown()
+            if self._server_thread is not None:
+                self._server.shutdown()
             self._server.server_close()
             self._server = None
         if self._server_thread is not None:
@@ -247,9 +249,12 @@ class LocalStack:
         self._faulted_client = None
         self.faults = None
 
-    def _start_gateway(self) -> None:
+    def _bind_gateway(self) -> None:
         address = (self.host, self.requested_port)
         self._server = GatewayServer(address, self.gateway, access_log=self.access_log)
+
+    def _serve_gateway(self) -> None:
+        assert self._server is not None
         self._server_thread = threading.Thread(
             target=self._server.serve_forever, args=(0.1,), name="eventhub-gateway", daemon=True
         )

@@ -1,0 +1,139 @@
+"""The proxy events the local gateway builds read like API Gateway's to Powertools, and proxy
+responses come back as API Gateway would send them. No network."""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
+
+from eventhub.local.gateway import (
+    INTAKE_HANDLER,
+    MAX_EVENT_BYTES,
+    QUERY_HANDLER,
+    ROUTES,
+    Gateway,
+    event_size,
+    find_route,
+    from_proxy_response,
+    proxy_event,
+)
+from tests.conftest import EVENTS_DIR
+
+
+def build(method: str, raw_path: str, headers: list[tuple[str, str]], body: bytes = b"") -> dict[str, Any]:
+    found = find_route(ROUTES, raw_path.split("?")[0])
+    assert found is not None
+    route, params = found
+    return proxy_event(
+        method=method, raw_path=raw_path, headers=headers, body=body, route=route, path_parameters=params
+    )
+
+
+def test_webhook_route_names_the_connection_as_a_path_parameter() -> None:
+    event = build("POST", "/webhooks/extend-dev", [("Content-Type", "application/json")], b"{}")
+
+    parsed = APIGatewayProxyEvent(event)
+    assert parsed.resource == "/webhooks/{connectionId}"
+    assert parsed.path_parameters == {"connectionId": "extend-dev"}
+    assert parsed.http_method == "POST"
+    assert parsed.request_context.resource_path == "/webhooks/{connectionId}"
+    assert parsed.body == "{}"
+    assert parsed.is_base64_encoded is False
+
+
+def test_repeated_query_parameters_and_headers_keep_every_value() -> None:
+    event = build(
+        "GET",
+        "/api/v1/events?event_type=a.b&event_type=c%20d&limit=5&empty=",
+        [("X-Api-Key", "k"), ("Accept", "text/html"), ("Accept", "application/json")],
+    )
+
+    parsed = APIGatewayProxyEvent(event)
+    assert parsed.query_string_parameters == {"event_type": "c d", "limit": "5", "empty": ""}
+    assert parsed.multi_value_query_string_parameters["event_type"] == ["a.b", "c d"]
+    assert parsed.multi_value_headers["Accept"] == ["text/html", "application/json"]
+    assert parsed.headers["Accept"] == "application/json"
+    assert parsed.path_parameters == {"proxy": "v1/events"}
+
+
+def test_a_body_that_is_not_utf8_travels_base64_encoded() -> None:
+    raw = b"\x00\xff\xfe binary"
+
+    event = build("POST", "/webhooks/x", [], raw)
+
+    assert APIGatewayProxyEvent(event).is_base64_encoded is True
+    assert base64.b64decode(event["body"]) == raw
+
+
+def test_the_sample_api_gateway_events_have_the_shape_the_gateway_builds() -> None:
+    for name in ("intake_extend.json", "get_event.json"):
+        sample = json.loads((EVENTS_DIR / "apigw" / name).read_text())
+        route, params = find_route(ROUTES, sample["path"]) or (None, None)
+        assert route is not None, name
+        built = proxy_event(
+            method=sample["httpMethod"],
+            raw_path=sample["path"],
+            headers=list(sample["headers"].items()),
+            body=(sample["body"] or "").encode(),
+            route=route,
+            path_parameters=params,
+        )
+        assert set(built) == set(sample), name
+        assert set(built["requestContext"]) == set(sample["requestContext"]), name
+        assert (built["resource"], built["pathParameters"]) == (sample["resource"], sample["pathParameters"])
+
+
+def test_responses_merge_headers_and_decode_base64_bodies() -> None:
+    response = from_proxy_response(
+        {
+            "statusCode": 200,
+            "headers": {"Content-Type": "text/plain", "X-One": "1"},
+            "multiValueHeaders": {"Set-Cookie": ["a=1", "b=2"], "X-One": ["uno"]},
+            "body": base64.b64encode(b"\x89PNG").decode(),
+            "isBase64Encoded": True,
+        }
+    )
+
+    assert response.status == 200
+    assert response.body == b"\x89PNG"
+    assert ("Set-Cookie", "a=1") in response.headers and ("Set-Cookie", "b=2") in response.headers
+    assert ("X-One", "uno") in response.headers and ("X-One", "1") not in response.headers
+
+
+def test_a_function_that_raises_or_answers_garbage_is_a_502() -> None:
+    def raising(handler: str, event: dict[str, Any]) -> Any:
+        raise RuntimeError("boom")
+
+    raised = Gateway(raising).handle("GET", "/api/v1/events", [], b"", "127.0.0.1")
+    garbage = from_proxy_response({"body": "no status"})
+
+    assert raised.status == garbage.status == 502
+    assert json.loads(raised.body) == {"message": "Internal server error"}
+
+
+def test_routes_send_webhooks_to_intake_and_the_api_console_and_docs_to_query() -> None:
+    def route_of(path: str) -> str:
+        found = find_route(ROUTES, path)
+        assert found is not None, path
+        return found[0].handler
+
+    assert route_of("/webhooks/klavi-push") == INTAKE_HANDLER
+    for path in ("/api/v1/events/abc", "/openapi.json", "/docs", "/console", "/console/app.js"):
+        assert route_of(path) == QUERY_HANDLER
+    assert find_route(ROUTES, "/webhooks/a/b") is None
+
+
+def test_event_size_is_the_serialized_size_the_6_mb_limit_applies_to() -> None:
+    seen: list[dict[str, Any]] = []
+    gateway = Gateway(lambda handler, event: seen.append(event) or {"statusCode": 200, "body": ""})
+    gateway.ready.set()
+    body = b"x" * (MAX_EVENT_BYTES - 4096)
+
+    answer = gateway.handle("POST", "/webhooks/a", [("Content-Type", "application/json")], body, "127.0.0.1")
+    too_big = gateway.handle("POST", "/webhooks/a", [("X-Pad", "y" * 8192)], body, "127.0.0.1")
+
+    assert answer.status == 200 and event_size(seen[0]) <= MAX_EVENT_BYTES
+    assert too_big.status == 413 and len(seen) == 1
