@@ -670,6 +670,17 @@ def _connection(config_path: Path, connection_id: str) -> dict[str, Any]:
     return found
 
 
+def _local_port(options: Options, command: str) -> int:
+    """The port of the local stack the command works on (from --api-url, default 3000)."""
+    url = options.api_url or DEFAULT_API_URL
+    if not _is_loopback(url):
+        raise CliError(
+            f"`eventhub {command}` works on the local stack (`make run`); {url} is not a local address",
+            EXIT_BAD_INPUT,
+        )
+    return urlsplit(url).port or 80
+
+
 @app.command(context_settings=PASS_THROUGH)
 @reported
 def backfill(
@@ -705,10 +716,11 @@ def recopy(
     ctx: typer.Context,
     event_id: Annotated[str, typer.Argument(help="The event whose artifacts to copy again.")],
 ) -> None:
-    """Copy an event's artifacts to S3 again."""
+    """Copy an event's failed, expired or refused artifacts again (the local stack of --api-url)."""
     if not UUID.match(event_id.strip()):
         raise CliError(f"{event_id!r} is not an event id (a uuid)", EXIT_BAD_INPUT)
-    _finish(delegate("recopy", ["--config", str(_options(ctx).config), event_id.strip().lower(), *ctx.args]))
+    port = _local_port(_options(ctx), "recopy")
+    _finish(delegate("recopy", ["--event", event_id.strip().lower(), "--port", str(port), *ctx.args]))
 
 
 @app.command("rebuild-counters", context_settings=PASS_THROUGH)

@@ -577,6 +577,27 @@ def test_recopy_refuses_what_is_not_an_event_id(runner: CliRunner, runtime_modul
     assert fake.calls == []
 
 
+def test_recopy_hands_the_event_and_the_local_stacks_port_over(
+    runner: CliRunner, runtime_module: Any
+) -> None:
+    fake = runtime_module("recopy")
+
+    result = runner.invoke(cli.app, ["--api-url", "http://127.0.0.1:3999", "recopy", EVENT_ID.upper()])
+
+    assert result.exit_code == 0, result.output
+    assert fake.calls == [["--event", EVENT_ID, "--port", "3999"]]
+
+
+def test_recopy_of_a_deployed_stack_is_refused(runner: CliRunner, runtime_module: Any) -> None:
+    fake = runtime_module("recopy")
+
+    result = runner.invoke(cli.app, ["--api-url", "https://api.example.invalid/prod", "recopy", EVENT_ID])
+
+    assert result.exit_code == cli.EXIT_BAD_INPUT
+    assert "works on the local stack" in result.stderr
+    assert fake.calls == []
+
+
 def test_a_runtime_modules_failure_is_the_commands_exit_code(runner: CliRunner, runtime_module: Any) -> None:
     runtime_module("recopy", code=4)
 
