@@ -24,6 +24,7 @@ class HubApi(Construct):
             self, "AccessLogs", retention=logs.RetentionDays.ONE_MONTH, removal_policy=RemovalPolicy.DESTROY
         )
         self.rest_api = self._rest_api()
+        self.rest_api.node.try_remove_child("Endpoint")  # the stack exports it once, as ApiUrl
         # Required path parameters are checked at the edge. No method declares a body model: a
         # signed webhook body must reach intake byte-exact, and functions answer a malformed body.
         self.validator = self.rest_api.add_request_validator(

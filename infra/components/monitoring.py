@@ -13,7 +13,6 @@ from aws_cdk import aws_cloudwatch_actions as cw_actions
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
-from cdk_nag import NagPackSuppression, NagSuppressions
 from constructs import Construct
 
 from infra import constants as c
@@ -76,18 +75,9 @@ class Monitoring(Construct):
         self.dashboard = self._dashboard(functions, queues, intake, api)
 
     def _topic(self) -> sns.Topic:
+        # Not KMS-encrypted: CloudWatch alarms cannot publish to a topic under the AWS-managed SNS
+        # key, and alarm messages hold alarm names and metric values, no event data.
         topic = sns.Topic(self, "AlarmTopic", display_name="Event hub alarms", enforce_ssl=True)
-        NagSuppressions.add_resource_suppressions(
-            topic,
-            [
-                NagPackSuppression(
-                    id="AwsSolutions-SNS2",
-                    reason="Alarm notifications carry alarm names and metric values only, no event data. "
-                    "CloudWatch cannot publish to a topic encrypted with the AWS-managed SNS key, and a "
-                    "customer-managed key for this topic alone is not warranted.",
-                )
-            ],
-        )
         return topic
 
     def _alarm(

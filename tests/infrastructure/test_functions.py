@@ -145,3 +145,20 @@ def test_secrets_are_readable_only_by_the_functions_that_use_them(synthesized: S
     )
     for name in ("Query", "Copier", "Aggregator"):
         assert _secret_names(role_statements(synthesized, name)) == set(), name
+
+
+def test_stack_outputs_name_what_operators_and_the_cli_need(synthesized: Synthesized) -> None:
+    assert {
+        "ApiUrl",
+        "TableName",
+        "BucketName",
+        "SpillQueueUrl",
+        "PollerDlqQueueUrl",
+        "CopierDlqQueueUrl",
+        "AggregatorDlqQueueUrl",
+        "AlarmTopicArn",
+        "DashboardName",
+    } == set(synthesized.outputs)
+    assert synthesized.outputs["TableName"]["Value"] == {
+        "Ref": synthesized.logical_id("EventStoreEvents", "AWS::DynamoDB::Table")
+    }

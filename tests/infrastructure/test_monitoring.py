@@ -1,0 +1,152 @@
+"""Alarms on the SNS topic, and the dashboard."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from tests.infrastructure.template import Synthesized, function_id
+
+QUEUES = ["PollersSpill", "PollersScheduleDlq", "ArtifactCopierFailures", "AggregatorFailures"]
+FUNCTIONS = ["Intake", "Query", "Poller", "Copier", "Aggregator"]
+
+
+def _alarms(synthesized: Synthesized) -> list[dict[str, Any]]:
+    return [a["Properties"] for a in synthesized.of_type("AWS::CloudWatch::Alarm").values()]
+
+
+def _alarm_on(synthesized: Synthesized, metric: str, dimensions: list[dict[str, Any]]) -> dict[str, Any]:
+    found = [a for a in _alarms(synthesized) if a["MetricName"] == metric and a["Dimensions"] == dimensions]
+    assert len(found) == 1, f"expected one alarm on {metric} {dimensions}, found {len(found)}"
+    return found[0]
+
+
+def _topic(synthesized: Synthesized) -> dict[str, str]:
+    return {"Ref": synthesized.logical_id("MonitoringAlarmTopic", "AWS::SNS::Topic")}
+
+
+def test_every_alarm_notifies_the_topic_when_it_fires_and_clears(synthesized: Synthesized) -> None:
+    alarms = _alarms(synthesized)
+    assert alarms
+    for alarm in alarms:
+        assert alarm["AlarmActions"] == [_topic(synthesized)]
+        assert alarm["OKActions"] == [_topic(synthesized)]
+        assert alarm["TreatMissingData"] == "notBreaching"
+        assert alarm["AlarmDescription"]
+
+
+@pytest.mark.parametrize("queue", QUEUES)
+def test_each_failure_queue_alarms_on_its_first_message(synthesized: Synthesized, queue: str) -> None:
+    queue_name = {"Fn::GetAtt": [synthesized.logical_id(queue, "AWS::SQS::Queue"), "QueueName"]}
+    alarm = _alarm_on(
+        synthesized, "ApproximateNumberOfMessagesVisible", [{"Name": "QueueName", "Value": queue_name}]
+    )
+    assert alarm["Namespace"] == "AWS/SQS"
+    assert alarm["Threshold"] == 1
+    assert alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+@pytest.mark.parametrize("metric", ["Errors", "Throttles"])
+def test_each_function_alarms_on_errors_and_throttles(
+    synthesized: Synthesized, function: str, metric: str
+) -> None:
+    dims = [{"Name": "FunctionName", "Value": {"Ref": function_id(synthesized, function)}}]
+    alarm = _alarm_on(synthesized, metric, dims)
+    assert alarm["Namespace"] == "AWS/Lambda"
+    assert alarm["Statistic"] == "Sum"
+    assert alarm["Threshold"] == 1
+
+
+@pytest.mark.parametrize(
+    ("metric", "threshold"),
+    [("PollerAuthFailed", 1), ("SignatureRejected", 25), ("ArtifactExpired", 1), ("ArtifactFailed", 1)],
+)
+def test_custom_metric_alarms_read_the_powertools_namespace_and_service(
+    synthesized: Synthesized, metric: str, threshold: int
+) -> None:
+    alarm = _alarm_on(synthesized, metric, [{"Name": "service", "Value": "eventhub"}])
+    assert alarm["Namespace"] == "EventHub"
+    assert alarm["Statistic"] == "Sum"
+    assert alarm["Threshold"] == threshold
+
+
+def test_aggregator_iterator_age_alarm_catches_a_lagging_stream(synthesized: Synthesized) -> None:
+    dims = [{"Name": "FunctionName", "Value": {"Ref": function_id(synthesized, "Aggregator")}}]
+    alarm = _alarm_on(synthesized, "IteratorAge", dims)
+    assert alarm["Statistic"] == "Maximum"
+    assert alarm["ComparisonOperator"] == "GreaterThanThreshold"
+    assert 0 < alarm["Threshold"] <= 15 * 60 * 1000
+
+
+def test_alarm_topic_refuses_plain_http(synthesized: Synthesized) -> None:
+    (policy,) = synthesized.of_type("AWS::SNS::TopicPolicy").values()
+    assert policy["Properties"]["Topics"] == [_topic(synthesized)]
+    statements = policy["Properties"]["PolicyDocument"]["Statement"]
+    assert any(
+        s["Effect"] == "Deny" and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+        for s in statements
+    )
+
+
+def _reference(part: dict[str, Any]) -> str:
+    if "Ref" in part:
+        return str(part["Ref"])
+    if "Fn::GetAtt" in part:
+        return ".".join(part["Fn::GetAtt"])
+    return json.dumps(part).replace('"', "'")
+
+
+def _widgets(synthesized: Synthesized) -> dict[str, dict[str, Any]]:
+    """Dashboard widgets by title; references to resources become their logical ids."""
+    (dashboard,) = synthesized.of_type("AWS::CloudWatch::Dashboard").values()
+    parts = dashboard["Properties"]["DashboardBody"]["Fn::Join"][1]
+    body = json.loads("".join(p if isinstance(p, str) else _reference(p) for p in parts))
+    return {w["properties"]["title"]: w["properties"] for w in body["widgets"]}
+
+
+def _metric_names(widget: dict[str, Any]) -> set[str]:
+    names = set()
+    for line in widget.get("metrics", []):
+        strings = [x for x in line if isinstance(x, str)]
+        if len(strings) >= 2:
+            names.add(strings[1])
+        for extra in (x for x in line if isinstance(x, dict)):
+            if "expression" in extra:
+                names.add(extra["expression"])
+    return names
+
+
+def test_dashboard_shows_ingest_rate_total_and_by_source(synthesized: Synthesized) -> None:
+    widget = _widgets(synthesized)["Ingest rate by source (EventsStored)"]
+    names = _metric_names(widget)
+    assert "EventsStored" in names
+    assert any(n.startswith("SEARCH('{EventHub,service,source} MetricName=\"EventsStored\"'") for n in names)
+
+
+def test_dashboard_shows_duplicates(synthesized: Synthesized) -> None:
+    assert "DuplicateEvents" in _metric_names(_widgets(synthesized)["Duplicates and signature rejections"])
+
+
+def test_dashboard_shows_p99_intake_latency(synthesized: Synthesized) -> None:
+    widget = _widgets(synthesized)["Intake latency p99 (ms)"]
+    lines = widget["metrics"]
+    duration = [line for line in lines if "Duration" in line]
+    assert duration and function_id(synthesized, "Intake") in duration[0]
+    assert all(line[-1]["stat"] == "p99" for line in lines)
+
+
+def test_dashboard_shows_copy_throughput(synthesized: Synthesized) -> None:
+    assert "ArtifactBytesCopied" in _metric_names(
+        _widgets(synthesized)["Copy throughput (ArtifactBytesCopied)"]
+    )
+
+
+def test_dashboard_graphs_every_failure_queue_depth(synthesized: Synthesized) -> None:
+    widget = _widgets(synthesized)["Queue depths"]
+    assert _metric_names(widget) == {"ApproximateNumberOfMessagesVisible"}
+    graphed = {x for line in widget["metrics"] for x in line if isinstance(x, str)}
+    for queue in QUEUES:
+        assert f"{synthesized.logical_id(queue, 'AWS::SQS::Queue')}.QueueName" in graphed, queue

@@ -1,0 +1,104 @@
+"""What the stack accepts as configuration at synth time, and what it refuses."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from infra import constants as c
+from infra.app import build_app
+from infra.stack_config import StackConfigError, config_path, load_stack_config
+from tests.infrastructure.conftest import EXAMPLE_CONFIG, ROOT, SKIP_BUNDLING
+
+
+def _example() -> dict[str, Any]:
+    return json.loads(EXAMPLE_CONFIG.read_text())
+
+
+def _write(tmp_path: Path, document: dict[str, Any]) -> Path:
+    path = tmp_path / "aws.json"
+    path.write_text(json.dumps(document))
+    return path
+
+
+def test_example_config_names_secrets_for_all_five_providers() -> None:
+    config = load_stack_config(EXAMPLE_CONFIG)
+    assert {conn.provider.value for conn in config.connections} == {
+        "klavi", "exa", "extend", "standard-webhooks", "vai"
+    }  # fmt: skip
+    assert config.inline_secrets() == []
+    assert {conn.provider.value for conn in config.connections if conn.poll} == {"klavi", "vai", "exa"}
+    assert all(key.key is None and key.key_hash for key in config.api_keys)
+
+
+def test_synth_refuses_the_loopback_artifact_switch(tmp_path: Path) -> None:
+    path = _write(tmp_path, {**_example(), "allowLoopbackArtifacts": True})
+    with pytest.raises(StackConfigError, match="allowLoopbackArtifacts is true"):
+        build_app({**SKIP_BUNDLING, "config": str(path)}, nag=False)
+
+
+def test_synth_refuses_an_inline_webhook_secret_and_names_the_connection(tmp_path: Path) -> None:
+    document = _example()
+    document["connections"][0]["secrets"] = ["whsec_inline_value"]
+    path = _write(tmp_path, document)
+    with pytest.raises(StackConfigError, match="extend-prod hold secret values inline") as raised:
+        load_stack_config(path)
+    assert "whsec_inline_value" not in str(raised.value)
+
+
+def test_synth_refuses_an_inline_poll_credential(tmp_path: Path) -> None:
+    document = _example()
+    klavi = next(conn for conn in document["connections"] if conn["id"] == "klavi-prod")
+    klavi["poll"]["secretKey"] = "klavi-inline-secret"
+    with pytest.raises(StackConfigError, match="klavi-prod"):
+        load_stack_config(_write(tmp_path, document))
+
+
+def test_synth_refuses_a_config_too_large_for_the_lambda_environment(tmp_path: Path) -> None:
+    document = _example()
+    template = document["connections"][-1]
+    document["connections"] += [
+        {
+            **template,
+            "id": f"partner-{n:03d}",
+            "secrets": [{"secretsManager": f"eventhub/partner-{n:03d}/secret"}],
+        }
+        for n in range(40)
+    ]
+    with pytest.raises(StackConfigError, match="4096 bytes of environment variables"):
+        load_stack_config(_write(tmp_path, document))
+
+
+def test_a_missing_or_invalid_config_is_reported_with_its_path(tmp_path: Path) -> None:
+    with pytest.raises(StackConfigError, match="not found"):
+        load_stack_config(tmp_path / "absent.json")
+    broken = _write(tmp_path, {"connections": [{"id": "x", "provider": "nope", "tenantId": "t"}]})
+    with pytest.raises(StackConfigError, match="invalid configuration"):
+        load_stack_config(broken)
+
+
+def test_config_path_prefers_context_then_environment_then_the_example() -> None:
+    assert config_path("a.json", {c.CONFIG_ENV_VAR: "b.json"}) == Path.cwd() / "a.json"
+    assert config_path(None, {c.CONFIG_ENV_VAR: "/abs/b.json"}) == Path("/abs/b.json")
+    assert config_path(None, {}) == c.DEFAULT_CONFIG
+
+
+def test_app_script_exits_nonzero_with_a_clear_message_on_a_loopback_config(tmp_path: Path) -> None:
+    # Given a config with the loopback switch on, passed the way `make synth` passes it
+    path = _write(tmp_path, {**_example(), "allowLoopbackArtifacts": True})
+    env = {**os.environ, c.CONFIG_ENV_VAR: str(path), "CDK_OUTDIR": str(tmp_path / "out")}
+    # When the app runs as a script
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "infra" / "app.py")], env=env, capture_output=True, text=True, timeout=120
+    )
+    # Then it stops before synthesizing, and says why
+    assert result.returncode == 2
+    assert "cannot synthesize the stack" in result.stderr
+    assert "allowLoopbackArtifacts" in result.stderr
+    assert not (tmp_path / "out" / "manifest.json").exists()

@@ -1,0 +1,122 @@
+"""The copier and the aggregator on the table's stream: filters, failure handling, destinations."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from functions.models.event import Artifact, CanonicalEvent
+from functions.models.items import to_item
+from tests.infrastructure.template import Synthesized, function_id
+
+
+def _mapping(synthesized: Synthesized, function: str) -> dict[str, Any]:
+    target = {"Ref": function_id(synthesized, function)}
+    (mapping,) = [
+        m["Properties"]
+        for m in synthesized.of_type("AWS::Lambda::EventSourceMapping").values()
+        if m["Properties"]["FunctionName"] == target
+    ]
+    return mapping
+
+
+def _matches(pattern: Any, value: Any) -> bool:
+    """The subset of Lambda event-filter syntax the stack uses: value lists, nested keys, numeric >."""
+    if isinstance(pattern, dict):
+        return isinstance(value, dict) and all(
+            k in value and _matches(p, value[k]) for k, p in pattern.items()
+        )
+    for option in pattern:
+        if isinstance(option, dict) and "numeric" in option:
+            operator, bound = option["numeric"]
+            assert operator == ">"
+            if float(value) > bound:
+                return True
+        elif option == value:
+            return True
+    return False
+
+
+def _record(event_name: str, image: dict[str, Any]) -> dict[str, Any]:
+    return {"eventName": event_name, "dynamodb": {"NewImage": image, "SequenceNumber": "1"}}
+
+
+def _event(artifact_status: str | None) -> CanonicalEvent:
+    artifacts = [] if artifact_status is None else [
+        Artifact(name="result", source_url="https://bucket.s3.amazonaws.com/r.json", status=artifact_status)
+    ]  # fmt: skip
+    return CanonicalEvent(
+        id="5f0c6c2e-7a43-5a3c-9f5e-0a1b2c3d4e5f",
+        tenant_id="acme",
+        source="klavi",
+        source_event_id="evt-1",
+        event_type="analysis.analysis_finished",
+        occurred_at="2025-02-26T20:08:17.848Z",
+        received_at="2025-02-26T20:08:18.000Z",
+        channel="poll",
+        artifacts=artifacts,
+    )
+
+
+def _item(artifact_status: str | None) -> dict[str, Any]:
+    return to_item(_event(artifact_status), payload_text="{}", payload_ref=None)
+
+
+@pytest.mark.parametrize(
+    ("function", "field", "expected"),
+    [
+        ("Copier", "BatchSize", 4),
+        ("Copier", "MaximumRetryAttempts", 3),
+        ("Copier", "MaximumRecordAgeInSeconds", 6 * 3600),
+        ("Aggregator", "BatchSize", 100),
+        ("Aggregator", "MaximumRetryAttempts", 5),
+        ("Aggregator", "MaximumRecordAgeInSeconds", 24 * 3600),
+    ],
+)
+def test_stream_consumers_retry_a_bounded_number_of_times(
+    synthesized: Synthesized, function: str, field: str, expected: int
+) -> None:
+    assert _mapping(synthesized, function)[field] == expected
+
+
+@pytest.mark.parametrize(
+    ("function", "queue"), [("Copier", "ArtifactCopierFailures"), ("Aggregator", "AggregatorFailures")]
+)
+def test_stream_consumers_bisect_report_item_failures_and_keep_what_failed(
+    synthesized: Synthesized, function: str, queue: str
+) -> None:
+    mapping = _mapping(synthesized, function)
+    assert mapping["EventSourceArn"] == {
+        "Fn::GetAtt": [synthesized.logical_id("EventStoreEvents", "AWS::DynamoDB::Table"), "StreamArn"]
+    }
+    assert mapping["StartingPosition"] == "TRIM_HORIZON"
+    assert mapping["BisectBatchOnFunctionError"] is True
+    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert mapping["DestinationConfig"]["OnFailure"]["Destination"] == {
+        "Fn::GetAtt": [synthesized.logical_id(queue, "AWS::SQS::Queue"), "Arn"]
+    }
+
+
+def _pattern(synthesized: Synthesized, function: str) -> Any:
+    (only,) = _mapping(synthesized, function)["FilterCriteria"]["Filters"]
+    return json.loads(only["Pattern"])
+
+
+def test_copier_sees_new_and_changed_events_with_pending_artifacts_only(synthesized: Synthesized) -> None:
+    pattern = _pattern(synthesized, "Copier")
+    assert _matches(pattern, _record("INSERT", _item("pending")))
+    assert _matches(pattern, _record("MODIFY", _item("pending")))
+    assert not _matches(pattern, _record("MODIFY", _item("copied")))  # pendingArtifacts = 0
+    assert not _matches(pattern, _record("INSERT", _item(None)))  # no artifacts at all
+    assert not _matches(pattern, _record("REMOVE", _item("pending")))
+
+
+def test_aggregator_sees_inserted_events_only(synthesized: Synthesized) -> None:
+    pattern = _pattern(synthesized, "Aggregator")
+    assert _matches(pattern, _record("INSERT", _item(None)))
+    assert _matches(pattern, _record("INSERT", _item("pending")))
+    assert not _matches(pattern, _record("MODIFY", _item("copied")))
+    counter_item = {"id": {"S": "counter#acme#day#2025-02-26"}, "kind": {"S": "counter"}}
+    assert not _matches(pattern, _record("INSERT", counter_item))
