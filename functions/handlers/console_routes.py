@@ -1,13 +1,15 @@
 """The events console: GET /console and its assets, served from the ``eventhub.console`` package.
 
-The page holds no data of its own: it asks for an API key and calls the query API with it.
+The page holds no data of its own: it asks for an API key and calls the query API with it. The
+assets are imported when first asked for, so a function bundled without them still serves the
+API (and answers /console with a 503 that says what is missing).
 """
 # No "from __future__ import annotations" here: Powertools validation reads the annotations at runtime.
 
+import importlib
+
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
-
-from eventhub.console import CONTENT_TYPES, PAGE, asset
 
 # Only the console's own files run; provider data is shown as text, never as markup or script.
 SECURITY_HEADERS = {
@@ -19,22 +21,30 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "no-referrer",
     "X-Frame-Options": "DENY",
 }
+PLAIN = "text/plain; charset=utf-8"
 
 router = Router()
 
 
-def _file(name: str) -> Response[str]:
-    body = asset(name)
-    if body is None:
-        return Response(
-            status_code=404,
-            content_type="text/plain; charset=utf-8",
-            body="not found",
-            headers={"X-Content-Type-Options": "nosniff"},
+def _plain(status: int, text: str) -> Response[str]:
+    return Response(
+        status_code=status, content_type=PLAIN, body=text, headers={"X-Content-Type-Options": "nosniff"}
+    )
+
+
+def _file(name: str | None) -> Response[str]:
+    try:
+        console = importlib.import_module("eventhub.console")
+    except ModuleNotFoundError:
+        return _plain(
+            503, "the console's files (package eventhub.console) are not installed with this function"
         )
+    body = console.asset(name or console.PAGE)
+    if body is None:
+        return _plain(404, "not found")
     return Response(
         status_code=200,
-        content_type=CONTENT_TYPES[name],
+        content_type=console.CONTENT_TYPES[name or console.PAGE],
         body=body.decode("utf-8"),
         headers={**SECURITY_HEADERS, "Cache-Control": "no-cache"},
     )
@@ -42,7 +52,7 @@ def _file(name: str) -> Response[str]:
 
 @router.get("/console", include_in_schema=False)
 def console_page() -> Response[str]:
-    return _file(PAGE)
+    return _file(None)
 
 
 @router.get("/console/<name>", include_in_schema=False)
