@@ -69,7 +69,10 @@ async function render() {
 
 function errorBox(error) {
   const title = error.status === 404 ? "Not found" : error.status === 422 ? "Invalid request" : "Something went wrong";
-  return h("div", { class: "panel error-box", role: "alert", "data-testid": "error" }, h("h2", {}, title), h("p", {}, error.message));
+  return h("div", { class: "panel error-box", role: "alert", "data-testid": "error" },
+    h("h2", {}, title),
+    h("p", {}, error.message),
+    h("p", {}, h("a", { href: "#/events" }, "← Recent events")));
 }
 
 // -- the API key -------------------------------------------------------------------------------

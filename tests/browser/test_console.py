@@ -362,6 +362,17 @@ def test_a_filter_narrows_the_list(page: Any, seed: Seed) -> None:
     screenshot(page, "console-filtered")
 
 
+def test_a_filter_the_api_refuses_is_explained(page: Any, seed: Seed) -> None:
+    expect(page.locator("[data-testid=events-table] tbody tr")).to_have_count(len(seed.of("acme")))
+
+    page.fill("#f-resource_type", "no_such_kind")
+    page.get_by_test_id("apply-filters").click()
+
+    error = page.get_by_test_id("error")
+    expect(error).to_contain_text("Invalid request")
+    expect(error).to_contain_text("resource_type:")
+
+
 def test_the_correlation_view_draws_the_flows_events_and_causation_links(page: Any, seed: Seed) -> None:
     flow = [e for e in seed.of("acme") if e.correlation_id == FLOW]
 
