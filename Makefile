@@ -36,14 +36,18 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-synth: $(STAMP) ## write the CloudFormation template to cdk.out/
-	CDK_OUTDIR=cdk.out $(BIN)/python infra/app.py
+synth: $(STAMP) ## write the CloudFormation template to cdk.out/ (STACK_CONFIG, default config/aws.json if present, else the example)
+	CDK_OUTDIR=cdk.out EVENTHUB_STACK_CONFIG=$(or $(STACK_CONFIG),$(wildcard config/aws.json),config/aws.example.json) $(BIN)/python infra/app.py
 
-deploy: $(STAMP) ## cdk deploy (needs AWS credentials and CONFIG naming Secrets Manager secrets)
-	PATH="$(abspath $(BIN)):$$PATH" npx --yes aws-cdk@2.1148.1 deploy --app "$(BIN)/python infra/app.py" -c config=$(CONFIG)
+deploy: $(STAMP) ## cdk deploy with the pinned CLI (AWS credentials; STACK_CONFIG naming Secrets Manager secrets)
+	@test -x node_modules/.bin/cdk || npm ci --no-audit --no-fund
+	node_modules/.bin/cdk deploy -c config=$(or $(STACK_CONFIG),$(wildcard config/aws.json),$(error write config/aws.json from config/aws.example.json (README: Deploy) or pass STACK_CONFIG=path))
 
 send: $(STAMP) ## sign a sample with the current time and post it: make send SAMPLE=events/... CONNECTION=id
 	$(BIN)/python -m eventhub.local.send --config $(CONFIG) --port $(PORT) --sample $(SAMPLE) --connection $(CONNECTION)
+
+poll: $(STAMP) ## run one poll of a connection now and print its summary: make poll CONNECTION=vai-pull
+	$(BIN)/python -m eventhub.local.poll --config $(CONFIG) --port $(PORT) --connection $(CONNECTION)
 
 recopy: $(STAMP) ## copy an event's failed, expired or refused artifacts again: make recopy EVENT=id
 	$(BIN)/python -m eventhub.local.recopy --port $(PORT) --event "$(EVENT)"

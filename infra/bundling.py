@@ -62,7 +62,7 @@ class LocalPipBundler:
 
     def pip_command(self, output_dir: str) -> list[str]:
         return [
-            sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+            sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-compile",
             "--target", output_dir,
             "--platform", c.PIP_PLATFORM, "--implementation", "cp",
             "--python-version", c.PIP_PYTHON_VERSION, "--only-binary=:all:",
