@@ -55,7 +55,7 @@ MiB = 1024 * 1024
 PART_SIZE = 8 * MiB
 READ_SIZE = 1 * MiB
 MAX_PARTS = 10_000
-PARTS_IN_FLIGHT = 2
+PARTS_IN_FLIGHT = 4
 MAX_REDIRECTS = 3
 # An Extend payload file above this stays a file; the event keeps the signed_data_url pointer.
 PAYLOAD_PARSE_LIMIT = 32 * MiB
@@ -270,13 +270,50 @@ def part_size_for(max_bytes: int, part_size: int = PART_SIZE) -> int:
 
 def _read_part(response: Download, size: int) -> bytearray:
     """Up to ``size`` bytes; fewer only at the end of the body."""
-    buffer = bytearray()
-    while len(buffer) < size:
-        data = response.read(min(READ_SIZE, size - len(buffer)))
+    buffer = bytearray(size)
+    view = memoryview(buffer)
+    filled = 0
+    while filled < size:
+        data = response.read(min(READ_SIZE, size - filled))
         if not data:
             break
-        buffer += data
+        view[filled : filled + len(data)] = data
+        filled += len(data)
+    view.release()
+    if filled < size:
+        del buffer[filled:]
     return buffer
+
+
+class _Digest:
+    """sha256 of the parts in order. Past the first part it is computed on a thread beside the
+    reading (hashlib releases the GIL), one part at a time, so it holds at most one part."""
+
+    def __init__(self) -> None:
+        self.hash = hashlib.sha256()
+        self.pool: ThreadPoolExecutor | None = None
+        self.pending: Future[None] | None = None
+
+    def add(self, part: bytearray, *, beside: bool) -> None:
+        if not beside:
+            self.hash.update(part)
+            return
+        if self.pool is None:
+            self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="artifact-sha256")
+        if self.pending is not None:
+            self.pending.result()
+        self.pending = self.pool.submit(self.hash.update, part)
+
+    def hexdigest(self) -> str:
+        if self.pending is not None:
+            self.pending.result()
+        self.close()
+        return self.hash.hexdigest()
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True)
+            self.pool = None
 
 
 def _stream_into(response: Download, key: str, deps: CopyDeps) -> _Copied:
@@ -287,7 +324,7 @@ def _stream_into(response: Download, key: str, deps: CopyDeps) -> _Copied:
     content_type = (response.headers.get("Content-Type") or DEFAULT_CONTENT_TYPE).strip()[:255]
     part_size = part_size_for(max_bytes, deps.part_size)
     _abort_incomplete_uploads(key, deps.blobs)
-    hasher = hashlib.sha256()
+    digest = _Digest()
     size = 0
     upload: _Multipart | None = None
     try:
@@ -296,7 +333,7 @@ def _stream_into(response: Download, key: str, deps: CopyDeps) -> _Copied:
             size += len(part)
             if size > max_bytes:
                 raise _Permanent(f"the file is over the {max_bytes}-byte limit; the copy was cut off")
-            hasher.update(part)
+            digest.add(part, beside=upload is not None)
             if upload is None and len(part) < part_size:
                 deps.blobs.put(key, bytes(part), content_type)  # the whole file fits in one part
                 break
@@ -307,11 +344,13 @@ def _stream_into(response: Download, key: str, deps: CopyDeps) -> _Copied:
             if len(part) < part_size:
                 upload.complete()
                 break
+        sha256 = digest.hexdigest()
     except Exception:
+        digest.close()
         if upload is not None:
             upload.abort()
         raise
-    return _Copied(key=key, size=size, sha256=hasher.hexdigest(), content_type=content_type)
+    return _Copied(key=key, size=size, sha256=sha256, content_type=content_type)
 
 
 def _abort_incomplete_uploads(key: str, blobs: BlobStore) -> None:
