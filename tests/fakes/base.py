@@ -66,6 +66,9 @@ class _Server(ThreadingHTTPServer):
 def _handler_for(fake: FakeProvider) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        # Headers and body go out in separate writes: without TCP_NODELAY the second waits for
+        # the client's delayed ACK (~40 ms a response on Linux).
+        disable_nagle_algorithm = True
 
         def do_GET(self) -> None:  # noqa: N802 - http.server's naming
             self._answer("GET")

@@ -9,7 +9,7 @@ from functions.logic.polling.model import (
     RunOutcome,
 )
 from functions.logic.polling.recovery import ReplayReport, restore_spilled
-from functions.logic.polling.run import run_poll
+from functions.logic.polling.run import backfill, run_poll
 
 __all__ = [
     "EventSpilled",
@@ -19,6 +19,7 @@ __all__ = [
     "ReplayReport",
     "RunBudget",
     "RunOutcome",
+    "backfill",
     "restore_spilled",
     "run_poll",
 ]

@@ -11,6 +11,7 @@ overlap collapses on event ids.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
@@ -27,6 +28,9 @@ from functions.logic.polling.model import (
 from functions.models.config import Connection
 from functions.models.event import NewEvent, format_timestamp, parse_timestamp, utcnow
 from functions.observability import logger
+
+# Called after every page (position None) and every completed chunk (its end).
+Progress = Callable[[PollSummary, datetime | None], None]
 
 
 def window_start(connection: Connection, checkpoint: str | None, run_start: datetime) -> datetime:
@@ -49,26 +53,55 @@ def sync(
     run_start: datetime,
     chunk: timedelta = CHUNK,
 ) -> None:
+    """The scheduled sync: from the connection's checkpoint (less the lookback) to ``run_start``."""
+    start = window_start(connection, services.store.get_checkpoint(connection.id), run_start)
+    sync_range(
+        source,
+        services,
+        budget,
+        summary,
+        checkpoint_id=connection.id,
+        start=start,
+        end=run_start,
+        chunk=chunk,
+    )
+
+
+def sync_range(
+    source: PageSource,
+    services: PollServices,
+    budget: RunBudget,
+    summary: PollSummary,
+    *,
+    checkpoint_id: str,
+    start: datetime,
+    end: datetime,
+    chunk: timedelta = CHUNK,
+    progress: Progress | None = None,
+) -> None:
+    """Sync [start, end] chunk by chunk, oldest first, moving checkpoint ``checkpoint_id`` to the
+    end of each chunk once it is wholly stored. ``progress(summary, position)`` follows along."""
     store = services.store
-    start = window_start(connection, store.get_checkpoint(connection.id), run_start)
-    summary.window_from, summary.window_to = format_timestamp(start), format_timestamp(run_start)
-    while start < run_start:
-        end = min(run_start, start + chunk)
-        if not _sync_window(source, start, end, services, budget, summary):
+    summary.window_from, summary.window_to = format_timestamp(start), format_timestamp(end)
+    while start < end:
+        chunk_end = min(end, start + chunk)
+        if not _sync_window(source, start, chunk_end, services, budget, summary, progress):
             summary.outcome = RunOutcome.PARTIAL
             return
-        position = format_timestamp(end)
+        position = format_timestamp(chunk_end)
         moved = store.advance_checkpoint(
-            connection.id, position, run_id=summary.run_id, updated_at=format_timestamp(utcnow())
+            checkpoint_id, position, run_id=summary.run_id, updated_at=format_timestamp(utcnow())
         )
         if moved:
             summary.checkpoint = position
         else:
             logger.info(
                 "checkpoint already further on; left as it is",
-                extra={"connection": connection.id, "position": position},
+                extra={"checkpoint": checkpoint_id, "position": position},
             )
-        start = end
+        if progress is not None:
+            progress(summary, chunk_end)
+        start = chunk_end
 
 
 def _sync_window(
@@ -78,6 +111,7 @@ def _sync_window(
     services: PollServices,
     budget: RunBudget,
     summary: PollSummary,
+    progress: Progress | None = None,
 ) -> bool:
     """Page through one frozen window and store it all. False if the run's time ran out first."""
     position: int | str | None = None
@@ -88,6 +122,8 @@ def _sync_window(
         summary.pages += 1
         summary.seen += len(page.events)
         store_page(page.events, services, summary)
+        if progress is not None:
+            progress(summary, None)
         if page.next is None:
             return True
         position = page.next

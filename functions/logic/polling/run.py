@@ -6,6 +6,9 @@ the lease taken is skipped. Whatever happens, the run logs one summary line (con
 events seen, new, duplicates, pages, elapsed) and emits its metrics. Failures propagate after
 that, so the invocation fails and its retry policy applies; a 401/403 also raises the
 ``PollerAuthFailed`` metric.
+
+``backfill`` re-reads a chosen window of a VAI or Exa connection the same way, under its own
+checkpoint and lease, so it can be resumed and never moves the scheduled sync's checkpoint.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from functions.logic.polling import incremental
 from functions.logic.polling.klavi import drain
 from functions.logic.polling.model import (
     LEASE_GRACE_SECONDS,
+    PageSource,
     PollServices,
     PollSummary,
     RunBudget,
@@ -28,31 +32,15 @@ from functions.logic.polling.model import (
 )
 from functions.logic.polling.sources import ExaEvents, VaiEvents
 from functions.models.config import Connection, HubConfig, Provider
-from functions.models.event import utcnow
+from functions.models.event import format_timestamp, parse_timestamp, utcnow
 from functions.observability import logger, metrics
 
-Poller = Callable[[Connection, str, PollServices, RunBudget, PollSummary, datetime], None]
+Work = Callable[[Connection, str, PollSummary], None]
 
-
-def _klavi(
-    c: Connection, key: str, s: PollServices, b: RunBudget, summary: PollSummary, start: datetime
-) -> None:
-    drain(c, key, s, b, summary)
-
-
-def _vai(
-    c: Connection, key: str, s: PollServices, b: RunBudget, summary: PollSummary, start: datetime
-) -> None:
-    incremental.sync(c, VaiEvents(c, key, s.http), s, b, summary, run_start=start)
-
-
-def _exa(
-    c: Connection, key: str, s: PollServices, b: RunBudget, summary: PollSummary, start: datetime
-) -> None:
-    incremental.sync(c, ExaEvents(c, key, s.http), s, b, summary, run_start=start)
-
-
-POLLERS: dict[Provider, Poller] = {Provider.KLAVI: _klavi, Provider.VAI: _vai, Provider.EXA: _exa}
+LIST_SOURCES: dict[Provider, Callable[[Connection, str, PollServices], PageSource]] = {
+    Provider.VAI: lambda c, key, s: VaiEvents(c, key, s.http),
+    Provider.EXA: lambda c, key, s: ExaEvents(c, key, s.http),
+}
 
 
 def run_poll(
@@ -65,22 +53,88 @@ def run_poll(
     run_id: str | None = None,
     lease_seconds: float | None = None,
 ) -> PollSummary:
+    """The scheduled run: Klavi drains its queue; VAI and Exa sync from their checkpoint to now."""
+    connection = _poll_connection(config, connection_id)
+    run_start = now or utcnow()
+
+    def work(conn: Connection, credential: str, summary: PollSummary) -> None:
+        if conn.provider is Provider.KLAVI:
+            drain(conn, credential, services, budget, summary)
+        else:
+            source = LIST_SOURCES[conn.provider](conn, credential, services)
+            incremental.sync(conn, source, services, budget, summary, run_start=run_start)
+
+    return _run(
+        connection, services, budget, work, lease=connection.id, run_id=run_id, lease_seconds=lease_seconds
+    )
+
+
+def backfill(
+    connection_id: str,
+    *,
+    start: datetime,
+    end: datetime,
+    config: HubConfig,
+    services: PollServices,
+    budget: RunBudget,
+    progress: incremental.Progress | None = None,
+) -> PollSummary:
+    """Read [start, end] of a VAI or Exa connection again. Resumable: a second call with the same
+    window continues after the last whole chunk the first one stored."""
+    connection = _poll_connection(config, connection_id)
+    if connection.provider not in LIST_SOURCES:
+        raise UnknownConnection(f"connection {connection_id!r} ({connection.provider}) has no events list")
+    checkpoint_id = f"{connection.id}#backfill#{format_timestamp(start)}#{format_timestamp(end)}"
+
+    def work(conn: Connection, credential: str, summary: PollSummary) -> None:
+        done = services.store.get_checkpoint(checkpoint_id)
+        resume = max(start, parse_timestamp(done)) if done else start
+        source = LIST_SOURCES[conn.provider](conn, credential, services)
+        incremental.sync_range(
+            source,
+            services,
+            budget,
+            summary,
+            checkpoint_id=checkpoint_id,
+            start=resume,
+            end=end,
+            progress=progress,
+        )
+
+    return _run(connection, services, budget, work, lease=f"{connection.id}#backfill")
+
+
+def _poll_connection(config: HubConfig, connection_id: str) -> Connection:
     connection = config.connection(connection_id)
     if connection is None or connection.poll is None:
         raise UnknownConnection(f"no poll connection named {connection_id!r}")
+    return connection
+
+
+def _run(
+    connection: Connection,
+    services: PollServices,
+    budget: RunBudget,
+    work: Work,
+    *,
+    lease: str,
+    run_id: str | None = None,
+    lease_seconds: float | None = None,
+) -> PollSummary:
+    assert connection.poll is not None and connection.poll.credential is not None
     started = time.monotonic()
-    run_start = now or utcnow()
     summary = PollSummary(
         connection_id=connection.id, provider=str(connection.provider), run_id=run_id or str(uuid.uuid4())
     )
-    lease = lease_seconds if lease_seconds is not None else budget.remaining_ms() / 1000 + LEASE_GRACE_SECONDS
-    if not services.store.acquire_lease(connection.id, summary.run_id, seconds=lease, now=services.clock()):
+    seconds = (
+        lease_seconds if lease_seconds is not None else budget.remaining_ms() / 1000 + LEASE_GRACE_SECONDS
+    )
+    if not services.store.acquire_lease(lease, summary.run_id, seconds=seconds, now=services.clock()):
         summary.outcome = RunOutcome.SKIPPED
         _finish(summary, started)
         return summary
     try:
-        credential = services.secrets.resolve(connection.poll.credential)  # type: ignore[arg-type]
-        POLLERS[connection.provider](connection, credential, services, budget, summary, run_start)
+        work(connection, services.secrets.resolve(connection.poll.credential), summary)
         if summary.outcome is RunOutcome.RUNNING:
             summary.outcome = RunOutcome.COMPLETED
         return summary
@@ -99,7 +153,7 @@ def run_poll(
         raise
     finally:
         try:
-            services.store.release_lease(connection.id, summary.run_id)
+            services.store.release_lease(lease, summary.run_id)
         except StoreUnavailable:
             logger.warning("lease not released; it expires by itself", extra={"connection": connection.id})
         _finish(summary, started)
