@@ -1,7 +1,8 @@
 """Lambda code bundled without Docker: pip installs arm64 wheels for the runtime's Python.
 
-One asset holds the ``functions`` package and its run-time dependencies (``pyproject.toml``'s
-``[project].dependencies``); every function of the stack shares it. ``pip install --platform
+One asset holds the ``functions`` package, the console's static files (``eventhub.console``) and
+the run-time dependencies (``pyproject.toml``'s ``[project].dependencies``); every function of
+the stack shares it. ``pip install --platform
 manylinux2014_aarch64 --only-binary=:all:`` fetches the wheels Lambda's arm64 Python runtime
 loads, whatever machine synthesizes the stack. Packages the runtime already provides (boto3 and
 its botocore stack) are left out.
@@ -52,11 +53,13 @@ class LocalPipBundler:
 
     def __init__(
         self,
-        source_dir: Path = c.FUNCTIONS_DIR,
+        root: Path = c.ROOT,
+        sources: Sequence[str] = c.BUNDLED_SOURCES,
         requirements: Sequence[str] | None = None,
         run: Runner = _run,
     ) -> None:
-        self.source_dir = source_dir
+        self.root = root
+        self.sources = tuple(sources)
         self.requirements = list(requirements if requirements is not None else runtime_requirements())
         self._run = run
 
@@ -74,7 +77,13 @@ class LocalPipBundler:
         if self.requirements:
             self._run(self.pip_command(output_dir))
         _remove_runtime_provided(target)
-        shutil.copytree(self.source_dir, target / self.source_dir.name, ignore=_IGNORED, dirs_exist_ok=True)
+        for relative in self.sources:
+            source, destination = self.root / relative, target / relative
+            if source.is_dir():
+                shutil.copytree(source, destination, ignore=_IGNORED, dirs_exist_ok=True)
+            else:
+                destination.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(source, destination)
         return True
 
 
@@ -87,15 +96,18 @@ def _remove_runtime_provided(target: Path) -> None:
     shutil.rmtree(target / "bin", ignore_errors=True)
 
 
-def source_hash(source_dir: Path = c.FUNCTIONS_DIR, requirements: Sequence[str] = ()) -> str:
+def source_hash(root: Path, sources: Sequence[str], requirements: Sequence[str]) -> str:
     """Changes when the code, the dependency list or the target platform changes."""
     digest = hashlib.sha256()
     for part in (c.PIP_PLATFORM, c.PIP_PYTHON_VERSION, *requirements):
         digest.update(part.encode() + b"\0")
-    for path in sorted(source_dir.rglob("*")):
-        if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc":
-            digest.update(str(path.relative_to(source_dir)).encode() + b"\0")
-            digest.update(path.read_bytes())
+    for relative in sources:
+        source = root / relative
+        files = [source] if source.is_file() else sorted(source.rglob("*"))
+        for path in files:
+            if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc":
+                digest.update(str(path.relative_to(root)).encode() + b"\0")
+                digest.update(path.read_bytes())
     return digest.hexdigest()
 
 
@@ -105,7 +117,7 @@ def lambda_code() -> lambda_.Code:
     return lambda_.Code.from_asset(
         str(c.FUNCTIONS_DIR),
         asset_hash_type=AssetHashType.CUSTOM,
-        asset_hash=source_hash(c.FUNCTIONS_DIR, bundler.requirements),
+        asset_hash=source_hash(bundler.root, bundler.sources, bundler.requirements),
         bundling=BundlingOptions(
             image=c.RUNTIME.bundling_image,
             local=bundler,

@@ -12,6 +12,9 @@ from functions.adapters.blob_store import ARTIFACT_SOURCE_PREFIX
 
 ROOT = Path(__file__).resolve().parents[1]
 FUNCTIONS_DIR = ROOT / "functions"
+# What the Lambda code asset holds besides the dependencies, relative to ROOT: the functions
+# package, and the console's static files that the query function serves at /console.
+BUNDLED_SOURCES = ("functions", "eventhub/__init__.py", "eventhub/console")
 PYPROJECT = ROOT / "pyproject.toml"
 DEFAULT_CONFIG = ROOT / "config" / "aws.example.json"
 
