@@ -61,6 +61,7 @@ def test_function_environment_names_the_resources_and_powertools(synthesized: Sy
     assert env["POWERTOOLS_SERVICE_NAME"] == "eventhub"
     assert env["POWERTOOLS_METRICS_NAMESPACE"] == "EventHub"
     assert env["LOG_LEVEL"] == "INFO"
+    assert env["RETENTION_DAYS"] == "0", "events are kept until -c retentionDays=N sets a TTL"
     assert parse_config(env["EVENTHUB_CONFIG"]) == synthesized.config.for_functions()
 
 
