@@ -56,7 +56,11 @@ def main() -> int:
     except StackConfigError as error:
         print(f"eventhub: cannot synthesize the stack: {error}", file=sys.stderr)
         return 2
-    app.synth()
+    try:
+        app.synth()
+    except RuntimeError as error:  # e.g. an unsuppressed cdk-nag error, listed above by CDK
+        print(f"eventhub: synthesis failed: {error}", file=sys.stderr)
+        return 1
     return 0
 
 

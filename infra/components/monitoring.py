@@ -6,6 +6,8 @@ Custom metrics come from Powertools in the functions: namespace ``EventHub``, di
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from aws_cdk import Duration
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_cloudwatch as cw
@@ -51,7 +53,7 @@ class Monitoring(Construct):
         construct_id: str,
         *,
         functions: dict[str, lambda_.Function],
-        queues: dict[str, sqs.IQueue],
+        queues: Mapping[str, sqs.IQueue],
         intake: lambda_.Function,
         aggregator: lambda_.Function,
         api: apigw.RestApi,
@@ -158,7 +160,7 @@ class Monitoring(Construct):
     def _dashboard(
         self,
         functions: dict[str, lambda_.Function],
-        queues: dict[str, sqs.IQueue],
+        queues: Mapping[str, sqs.IQueue],
         intake: lambda_.Function,
         api: apigw.RestApi,
     ) -> cw.Dashboard:
