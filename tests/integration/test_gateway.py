@@ -266,9 +266,14 @@ def test_make_run_prints_one_ready_line_and_stops_cleanly_on_ctrl_c(tmp_path: An
     )
     try:
         assert process.stdout is not None
-        line = process.stdout.readline().strip()
-        match = re.fullmatch(r"ready on (http://127\.0\.0\.1:(\d+))", line)
-        assert match, line
+        seen = []
+        match = None
+        while match is None and len(seen) < 50:
+            line = process.stdout.readline()
+            assert line, f"exited before the ready line: {seen}"
+            seen.append(line.strip())
+            match = re.fullmatch(r"ready on (http://127\.0\.0\.1:(\d+))", line.strip())
+        assert match, seen
         assert requests.get(f"{match.group(1)}/health", timeout=5).status_code == 200
 
         process.send_signal(signal.SIGINT)
