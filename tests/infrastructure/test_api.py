@@ -83,9 +83,9 @@ def test_path_parameters_are_required_by_the_validator(synthesized: Synthesized)
     assert validator["Properties"]["ValidateRequestParameters"] is True
 
 
-def test_every_body_arrives_base64_so_signatures_see_the_raw_bytes(synthesized: Synthesized) -> None:
+def test_json_bodies_pass_as_text_and_only_declared_binary_is_base64(synthesized: Synthesized) -> None:
     (api,) = synthesized.of_type("AWS::ApiGateway::RestApi").values()
-    assert api["Properties"]["BinaryMediaTypes"] == ["*/*"]
+    assert api["Properties"]["BinaryMediaTypes"] == ["application/octet-stream"]
 
 
 def test_stage_logs_access_traces_and_throttles(synthesized: Synthesized) -> None:
