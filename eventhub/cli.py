@@ -625,7 +625,6 @@ def events_tail(
 # runtime that does the work: ``main(argv: list[str]) -> int`` (the module's own exit code).
 # Options this command line does not know are passed through unchanged.
 MAINTENANCE_MODULES = {
-    "backfill": "eventhub.local.backfill",
     "replay": "eventhub.local.replay",
     "recopy": "eventhub.local.recopy",
     "rebuild-counters": "eventhub.local.rebuild_counters",
@@ -681,15 +680,22 @@ def _local_port(options: Options, command: str) -> int:
     return urlsplit(url).port or 80
 
 
-@app.command(context_settings=PASS_THROUGH)
+@app.command()
 @reported
 def backfill(
     ctx: typer.Context,
     connection: Annotated[str, typer.Argument(help="A VAI or Exa poll connection of the configuration.")],
     start: Annotated[str, typer.Option("--from", help="Start of the window (same forms as events list).")],
     end: Annotated[str, typer.Option("--to", help="End of the window [default: now].")] = "now",
+    max_seconds: Annotated[
+        float, typer.Option(min=1.0, help="Stop after this long; the same command resumes where it stopped.")
+    ] = 900.0,
 ) -> None:
-    """Re-read a VAI or Exa connection's events over a window (resumable; duplicates are stored once)."""
+    """Read a VAI or Exa connection's events over a window again, into the local stack of --api-url.
+
+    Resumable: the window is read in chunks under its own checkpoint, so running the same command
+    again continues after the last chunk stored. Events already stored are counted as duplicates.
+    """
     options = _options(ctx)
     found = _connection(options.config, connection)
     if found.get("provider") not in ("vai", "exa") or not found.get("poll"):
@@ -699,8 +705,79 @@ def backfill(
             EXIT_BAD_INPUT,
         )
     frm, to = time_range(start, end)
-    argv = ["--config", str(options.config), connection, "--from", str(frm), "--to", str(to), *ctx.args]
-    _finish(delegate("backfill", argv))
+    assert frm is not None and to is not None
+    port = _local_port(options, "backfill")
+    summary = run_backfill(
+        options.config, connection, parse_moment(frm, "--from"), parse_moment(to, "--to"), port, max_seconds
+    )
+    out.print(summary.line(), markup=False)
+    if summary.outcome == "partial":
+        err.print("[yellow]the window is not finished: run the same command again to continue[/yellow]")
+    elif summary.outcome == "skipped":
+        err.print("[yellow]another backfill of this connection is running; nothing was done[/yellow]")
+    elif summary.outcome != "completed":
+        raise typer.Exit(EXIT_FAILURE)
+
+
+def run_backfill(
+    config_path: Path, connection_id: str, start: datetime, end: datetime, port: int, max_seconds: float
+) -> Any:
+    """Backfill through the store of the local stack serving ``port``, with a progress bar."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from eventhub.local.scheduler import running_stack_endpoint
+
+    endpoint = running_stack_endpoint(port)
+    if endpoint is None:
+        raise CliError(f"no local stack is running on port {port}: start it with `make run`")
+    from eventhub.local.stack import LocalStack
+    from functions.adapters import factory
+    from functions.adapters.http_client import ProviderAuthFailed, shared_client
+    from functions.errors import HubError, UnknownConnection
+    from functions.logic.polling import PollServices, RunBudget
+    from functions.logic.polling import backfill as backfill_window
+
+    from functions.observability import logger
+
+    logger.setLevel("ERROR")  # the run's JSON log lines would bury the progress bar and the summary
+    stack = LocalStack(config_path, services=[], aws_endpoint_url=endpoint)
+    try:
+        stack.start()
+    except Exception as error:
+        raise CliError(f"cannot reach the local stack's store at {endpoint}: {error}") from None
+    span = max((end - start).total_seconds(), 1.0)
+    columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"))
+    try:
+        with Progress(*columns, TimeElapsedColumn(), console=err, transient=True) as bar:
+            task = bar.add_task(f"{connection_id}: backfill", total=span)
+
+            def progress(summary: Any, position: datetime | None) -> None:
+                described = f"{connection_id}: seen {summary.seen}, new {summary.new}, pages {summary.pages}"
+                done = (position - start).total_seconds() if position is not None else None
+                bar.update(task, description=described, completed=done)
+
+            services = PollServices(
+                store=factory.event_store(), http=shared_client(), secrets=factory.secret_resolver()
+            )
+            return backfill_window(
+                connection_id,
+                start=start,
+                end=end,
+                config=factory.hub_config(),
+                services=services,
+                budget=RunBudget.for_seconds(max_seconds),
+                progress=progress,
+            )
+    except UnknownConnection as error:
+        raise CliError(error.message, EXIT_BAD_INPUT) from None
+    except ProviderAuthFailed as error:
+        raise CliError(
+            f"the provider refused the connection's credential: {error.message}", EXIT_AUTH
+        ) from None
+    except HubError as error:
+        raise CliError(f"backfill failed: {error.message}") from None
+    finally:
+        stack.stop()
 
 
 @app.command(context_settings=PASS_THROUGH)

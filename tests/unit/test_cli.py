@@ -502,69 +502,51 @@ def runtime_module(monkeypatch: pytest.MonkeyPatch) -> Any:
     return install
 
 
-def test_backfill_checks_the_connection_and_window_then_hands_over(
-    runner: CliRunner, runtime_module: Any
-) -> None:
-    fake = runtime_module("backfill")
-
-    result = runner.invoke(
-        cli.app,
-        [
-            "--config",
-            str(LOCAL_CONFIG),
-            "backfill",
-            "vai-pull",
-            "--from",
-            "2024-05-01",
-            "--to",
-            "2024-05-02",
-            "--x",
-            "1",
-        ],
-    )
-
-    assert result.exit_code == 0, result.output
-    assert fake.calls == [
-        [
-            "--config", str(LOCAL_CONFIG), "vai-pull", "--from", "2024-05-01T00:00:00.000000Z",
-            "--to", "2024-05-02T00:00:00.000000Z", "--x", "1",
-        ]
-    ]  # fmt: skip
-
-
-def test_backfill_of_an_unknown_connection_names_the_known_ones(
-    runner: CliRunner, runtime_module: Any
-) -> None:
-    fake = runtime_module("backfill")
-
+def test_backfill_of_an_unknown_connection_names_the_known_ones(runner: CliRunner) -> None:
     result = runner.invoke(cli.app, ["--config", str(LOCAL_CONFIG), "backfill", "nope", "--from", "1d"])
 
     assert result.exit_code == cli.EXIT_BAD_INPUT
     assert "unknown connection 'nope'" in result.stderr
     assert "vai-pull" in result.stderr
-    assert fake.calls == []
 
 
-def test_backfill_refuses_a_webhook_only_connection(runner: CliRunner, runtime_module: Any) -> None:
-    fake = runtime_module("backfill")
-
+def test_backfill_refuses_a_webhook_only_connection(runner: CliRunner) -> None:
     result = runner.invoke(cli.app, ["--config", str(LOCAL_CONFIG), "backfill", "extend-dev", "--from", "1d"])
 
     assert result.exit_code == cli.EXIT_BAD_INPUT
     assert "backfill takes VAI and Exa poll connections" in result.stderr
-    assert fake.calls == []
 
 
-def test_backfill_refuses_a_bad_window(runner: CliRunner, runtime_module: Any) -> None:
-    fake = runtime_module("backfill")
-
+def test_backfill_refuses_a_bad_window(runner: CliRunner) -> None:
     result = runner.invoke(
         cli.app, ["--config", str(LOCAL_CONFIG), "backfill", "vai-pull", "--from", "1d", "--to", "2d"]
     )
 
     assert result.exit_code == cli.EXIT_BAD_INPUT
     assert "bad time range" in result.stderr
-    assert fake.calls == []
+
+
+def test_backfill_without_a_running_local_stack_says_how_to_start_one(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # no stack has registered here
+
+    result = runner.invoke(
+        cli.app,
+        [
+            "--config",
+            str(LOCAL_CONFIG),
+            "--api-url",
+            "http://127.0.0.1:3999",
+            "backfill",
+            "vai-pull",
+            "--from",
+            "1d",
+        ],
+    )
+
+    assert result.exit_code == cli.EXIT_FAILURE
+    assert "no local stack is running on port 3999: start it with `make run`" in result.stderr
 
 
 def test_recopy_refuses_what_is_not_an_event_id(runner: CliRunner, runtime_module: Any) -> None:

@@ -63,14 +63,14 @@ def stack() -> Iterator[Any]:
         yield running
 
 
-def wait_until_counted(url: str, expected: int, deadline_seconds: float = 30.0) -> None:
+def wait_until_counted(url: str, expected: int, deadline_seconds: float = 30.0, query: str = "") -> None:
     """Lists and totals lean on the counters the aggregator keeps off the table's stream: wait
     (bounded) until it has counted every seeded event."""
     import time
     import urllib.request
 
     request = urllib.request.Request(
-        f"{url}/api/v1/events/aggregate", headers={"X-API-Key": "dev-key-acme-000000"}
+        f"{url}/api/v1/events/aggregate{query}", headers={"X-API-Key": "dev-key-acme-000000"}
     )
     total = None
     deadline = time.monotonic() + deadline_seconds
@@ -149,3 +149,44 @@ def test_a_wrong_key_is_refused(stack: Any) -> None:
 
     assert result.exit_code == cli.EXIT_AUTH
     assert "unauthorized" in result.stderr
+
+
+def test_backfill_reads_a_vai_window_into_the_running_stack(tmp_path: Any) -> None:
+    # Given a VAI events API with events two to three hours ago, and a stack polling it
+    from eventhub.local.stack import LocalStack
+    from functions.models.event import utcnow
+    from tests.fakes.vai import VaiFake
+
+    document = json.loads(LOCAL_CONFIG.read_text())
+    vai = next(c for c in document["connections"] if c["id"] == "vai-pull")
+    with VaiFake(api_key=vai["poll"]["apiKey"]) as fake:
+        vai["poll"]["baseUrl"] = fake.url
+        config = tmp_path / "config.json"
+        config.write_text(json.dumps(document))
+        now = utcnow()
+        fake.add_events(6, start=now - timedelta(hours=3), end=now - timedelta(hours=2))
+        fake.add_events(2, start=now - timedelta(minutes=30), end=now - timedelta(minutes=10))  # outside
+        with LocalStack(config) as stack:
+            # When the window four to one hours ago is backfilled
+            done = run_with(config, stack, "backfill", "vai-pull", "--from", "4h", "--to", "1h")
+
+            # Then the run completes having read the six events of the window, and they are listed
+            assert done.exit_code == 0, done.stderr
+            assert "vai-pull (vai): completed - seen 6," in done.stdout
+            window = cli.time_range("4h", "1h")
+            wait_until_counted(stack.url, 6, query=f"?from={window[0]}&to={window[1]}")
+            listed = run_with(config, stack, "events", "list", "--from", "4h", "--to", "1h", "--json")
+            assert listed.exit_code == 0, listed.stderr
+            assert json.loads(listed.stdout)["total"] == 6
+
+
+def run_with(config: Any, stack: Any, *args: str) -> Ran:
+    command = [sys.executable, "-c", "from eventhub.cli import main; main()"]
+    done = subprocess.run(
+        [*command, "--config", str(config), "--api-url", stack.url, *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "COLUMNS": "200"},
+    )
+    return Ran(done.returncode, done.stdout, done.stderr)
