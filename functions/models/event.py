@@ -27,7 +27,9 @@ def format_timestamp(moment: datetime) -> str:
     """ISO 8601 UTC with fixed microsecond precision, so that strings sort like times."""
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    moment = moment.astimezone(UTC)
+    # The year is padded by hand: strftime's %Y gives "1", not "0001", for years before 1000.
+    return f"{moment.year:04d}-" + moment.strftime("%m-%dT%H:%M:%S.%fZ")
 
 
 def parse_timestamp(value: str | int | float) -> datetime:

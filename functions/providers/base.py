@@ -14,6 +14,9 @@ from functions.models.event import format_timestamp, parse_timestamp
 
 REPLAY_WINDOW_SECONDS = 300
 MAX_SIGNATURE_HEADER = 8_192  # longer signature headers are refused before any work
+# Identifiers that become index keys (eventType, resource and correlation ids) are bounded:
+# DynamoDB refuses index key values over 2,048 bytes, and no provider id comes close.
+MAX_ID_BYTES = 512
 
 
 @dataclass(frozen=True)
@@ -30,6 +33,8 @@ class Delivery:
             if value is not None:
                 if len(value) > MAX_SIGNATURE_HEADER:
                     raise SignatureError(f"header {name} is too long")
+                if not _is_text(value):
+                    raise SignatureError(f"header {name} is not valid text")
                 return value.strip()
         return None
 
@@ -38,6 +43,18 @@ class Delivery:
         if not value:
             raise SignatureError(f"missing {names[0]} header")
         return value
+
+
+def _is_text(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate: no HTTP header can carry it
+        return False
+    return True
+
+
+def _fits_key(value: str) -> bool:
+    return len(value.encode("utf-8", "surrogatepass")) <= MAX_ID_BYTES
 
 
 def hmac_sha256(key: bytes, message: bytes) -> bytes:
@@ -52,10 +69,15 @@ def matches(expected: bytes | str, candidate: str | bytes) -> bool:
 
 
 def check_timestamp(
-    value: str, now: datetime, *, max_age: int = REPLAY_WINDOW_SECONDS, max_future: int = REPLAY_WINDOW_SECONDS
+    value: str,
+    now: datetime,
+    *,
+    max_age: int = REPLAY_WINDOW_SECONDS,
+    max_future: int = REPLAY_WINDOW_SECONDS,
 ) -> int:
     """Parse a unix-seconds header and enforce the replay window."""
-    if not value.isdigit() or len(value) > 12:
+    # isascii: str.isdigit() also accepts digits int() cannot read, such as "²".
+    if not (value.isascii() and value.isdigit()) or len(value) > 12:
         raise SignatureError("timestamp header is not unix seconds")
     stamp = int(value)
     skew = now.timestamp() - stamp
@@ -72,23 +94,35 @@ def require_object(envelope: Any, what: str) -> dict[str, Any]:
     return envelope
 
 
-def require_str(data: Mapping[str, Any], key: str, what: str) -> str:
-    value = data.get(key)
+def _scalar_text(value: Any) -> Any:
+    """Numbers as text (providers sometimes send numeric ids); anything else unchanged."""
     if isinstance(value, int | float) and not isinstance(value, bool):
-        value = str(value)
+        try:
+            return str(value)
+        except ValueError:  # an integer beyond Python's digit limit for str()
+            return None
+    return value
+
+
+def require_str(data: Mapping[str, Any], key: str, what: str) -> str:
+    value = _scalar_text(data.get(key))
     if not isinstance(value, str) or not value:
         raise MalformedPayload(f"{what} is missing the string field '{key}'")
+    if not _fits_key(value):
+        raise MalformedPayload(f"{what} field '{key}' is longer than {MAX_ID_BYTES} bytes")
     return value
 
 
 def optional_str(data: Any, key: str) -> str | None:
+    """A short identifier if present; None when absent, not a string or number, or too long."""
     if not isinstance(data, Mapping):
         return None
     value = data.get(key)
-    if isinstance(value, str) and value:
+    if isinstance(value, float):  # ids are never fractional; 1.0 must not become an id
+        return None
+    value = _scalar_text(value)
+    if isinstance(value, str) and value and _fits_key(value):
         return value
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
     return None
 
 

@@ -41,7 +41,9 @@ def _correlation(event_type: str, payload: dict[str, Any]) -> str | None:
     """One business flow: the workflow run for workflow events, else the file being processed."""
     if event_type.startswith("workflow_run."):
         run = payload.get("workflowRun")
-        return optional_str(run, "id") or optional_str(payload, "workflowRunId") or optional_str(payload, "id")
+        return (
+            optional_str(run, "id") or optional_str(payload, "workflowRunId") or optional_str(payload, "id")
+        )
     return optional_str(payload.get("file"), "id") or optional_str(payload, "id")
 
 
@@ -53,7 +55,10 @@ def map_webhook(envelope: Any, delivery: Delivery, connection: Connection) -> Ne
     payload = payload if isinstance(payload, dict) else {"value": payload}
     artifacts: list[Artifact] = []
     urls: list[str] = []
+    resource_type = optional_str(payload, "object")
     if payload.get("object") == "signed_data_url" and isinstance(payload.get("data"), str):
+        # The run itself is behind the URL; its kind is the event type's prefix (extract_run).
+        resource_type = event_type.split(".", 1)[0] or None
         urls.append(payload["data"])
         artifacts.append(Artifact(name="payload", source_url=redact_url(payload["data"]), is_payload=True))
         payload = {**payload, "data": redact_url(payload["data"])}
@@ -65,7 +70,7 @@ def map_webhook(envelope: Any, delivery: Delivery, connection: Connection) -> Ne
         event_type=event_type,
         occurred_at=timestamp_or(payload.get("updatedAt") or payload.get("createdAt"), delivery.received_at),
         received_at=format_timestamp(delivery.received_at),
-        resource_type=optional_str(payload, "object"),
+        resource_type=resource_type,
         resource_id=optional_str(payload, "id"),
         correlation_id=_correlation(event_type, payload),
         actor_type="provider",

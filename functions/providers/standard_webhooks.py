@@ -10,18 +10,40 @@ from typing import Any
 from functions.errors import SignatureError
 from functions.models.config import Connection
 from functions.models.event import CanonicalEvent, Channel, NewEvent, event_id_for, format_timestamp
-from functions.providers.base import Delivery, check_timestamp, hmac_sha256, matches, optional_str, timestamp_or
+from functions.observability import logger
+from functions.providers.base import (
+    Delivery,
+    check_timestamp,
+    hmac_sha256,
+    matches,
+    optional_str,
+    timestamp_or,
+)
 
 SOURCE = "standard-webhooks"
-SECRET_PREFIX = "whsec_"
+SECRET_PREFIX = "whsec_"  # noqa: S105 - the prefix of every secret, not a secret
 
 
-def _key(secret: str) -> bytes:
+def _key(secret: str) -> bytes | None:
+    """The HMAC key of a ``whsec_<base64>`` secret (padding optional, as the reference
+    libraries accept); None if the secret is not base64."""
     raw = secret[len(SECRET_PREFIX) :] if secret.startswith(SECRET_PREFIX) else secret
+    raw = raw.strip()
     try:
-        return base64.b64decode(raw, validate=True)
+        key = base64.b64decode(raw + "=" * (-len(raw) % 4), validate=True)
     except (binascii.Error, ValueError):
-        raise SignatureError("connection secret is not a whsec_ base64 secret") from None
+        return None
+    return key or None
+
+
+def _keys(secrets: Sequence[str]) -> list[bytes]:
+    """One key per usable secret: a malformed secret must not disable the others (rotation)."""
+    keys = [key for key in map(_key, secrets) if key is not None]
+    if len(keys) < len(secrets):
+        logger.warning("a standard-webhooks connection secret is not whsec_ base64; it is ignored")
+    if not keys:
+        raise SignatureError("no connection secret is a whsec_ base64 secret")
+    return keys
 
 
 def _headers(delivery: Delivery) -> tuple[str, str, str]:
@@ -40,9 +62,13 @@ def verify(delivery: Delivery, secrets: Sequence[str]) -> None:
     if not presented:
         raise SignatureError("webhook-signature has no v1 signature")
     message = f"{message_id}.{timestamp}.".encode() + delivery.body
-    expected = [base64.b64encode(hmac_sha256(_key(secret), message)).decode() for secret in secrets]
+    expected = [base64.b64encode(hmac_sha256(key, message)).decode() for key in _keys(secrets)]
     if not any([matches(e, p) for e in expected for p in presented]):  # noqa: C419
         raise SignatureError("signature does not match")
+
+
+def _unix_seconds(value: str) -> int | None:
+    return int(value) if value.isascii() and value.isdigit() and len(value) <= 12 else None
 
 
 def map_webhook(envelope: Any, delivery: Delivery, connection: Connection) -> NewEvent:
@@ -55,7 +81,7 @@ def map_webhook(envelope: Any, delivery: Delivery, connection: Connection) -> Ne
         source=SOURCE,
         source_event_id=message_id,
         event_type=optional_str(body, "type") or optional_str(body, "eventType") or "unknown",
-        occurred_at=timestamp_or(body.get("timestamp") or int(timestamp), delivery.received_at),
+        occurred_at=timestamp_or(body.get("timestamp") or _unix_seconds(timestamp), delivery.received_at),
         received_at=format_timestamp(delivery.received_at),
         resource_type=optional_str(data, "object"),
         resource_id=optional_str(data, "id"),

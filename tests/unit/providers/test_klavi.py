@@ -1,0 +1,188 @@
+"""Klavi: push signatures over the raw body or, failing that, its compact re-serialization;
+and the mapping of analysis/monitor events, pulled or pushed, with presigned result URLs."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import pytest
+
+from functions.errors import MalformedPayload, SignatureError
+from functions.models.config import Provider
+from functions.models.event import ArtifactStatus, Channel, event_id_for
+from functions.providers import klavi
+from tests.unit.providers import signing as s
+
+CONNECTION = s.connection(Provider.KLAVI)
+
+PRESIGNED = (
+    "https://amzn-s3-demo-bucket.s3.us-west-2.amazonaws.com/key?X-Amz-Algorithm=AWS4-HMAC-SHA256"
+    "&X-Amz-Credential=AKIAEXAMPLE123456789%2F20210621%2Fus-west-2%2Fs3%2Faws4_request"
+    "&X-Amz-Date=20210621T041609Z&X-Amz-Expires=3600&X-Amz-SignedHeaders=host"
+    "&X-Amz-Signature=examble1234494d5fba3fed607f98018e1dfc62e2529ae96d844123456"
+)
+# The seed's 200 response: one analysis event.
+ANALYSIS = {
+    "partnerAppId": "12345678",
+    "eventId": "1495468585434-0e73d1719173766fe4dfe1a8",
+    "eventType": "analysis",
+    "eventName": "analysis_finished",
+    "eventTime": "2025-02-26T20:08:17.848Z",
+    "payload": {"batchId": "25872252137", "presignedUrl": PRESIGNED},
+}
+MONITOR = {
+    "partnerCode": "p-77",
+    "eventId": "mon-evt-1",
+    "eventType": "monitor",
+    "eventName": "monitor_finished",
+    "eventTime": "2025-02-26T21:00:00Z",
+    "payload": {"monitorId": "mon_42", "resultId": "res_9", "presignedUrl": PRESIGNED},
+}
+
+
+def _verify(headers: dict[str, str], body: bytes, *secrets: str) -> None:
+    klavi.verify(s.delivery(headers, body), list(secrets) or [s.KLAVI_SECRET])
+
+
+# -- signature -----------------------------------------------------------------------------------
+
+
+def test_signature_over_the_raw_body_verifies() -> None:
+    body = json.dumps(ANALYSIS, indent=2).encode()
+    _verify(s.klavi_headers(body), body)
+
+
+def test_signature_over_the_compact_reserialization_verifies() -> None:
+    # Given a pretty-printed body with non-ASCII text, signed over its compact form (Klavi's example)
+    body = json.dumps({**ANALYSIS, "note": "análise concluída"}, indent=2, ensure_ascii=False).encode()
+    headers = s.klavi_headers(body, signed=s.compact(body))
+    # Then the fallback finds it
+    _verify(headers, body)
+
+
+def test_tampered_body_fails_both_the_raw_and_the_compact_check() -> None:
+    body = json.dumps(ANALYSIS, indent=2).encode()
+    headers = s.klavi_headers(body, signed=s.compact(body))
+    tampered = body.replace(b"25872252137", b"25872252138")
+    with pytest.raises(SignatureError, match="does not match"):
+        _verify(headers, tampered)
+
+
+def test_other_reserializations_are_not_guessed() -> None:
+    # Only the compact form is tried: a signature over Python's default spacing does not verify
+    body = json.dumps(ANALYSIS, indent=2).encode()
+    headers = s.klavi_headers(body, signed=json.dumps(ANALYSIS).encode())
+    with pytest.raises(SignatureError):
+        _verify(headers, body)
+
+
+def test_non_json_body_is_checked_over_its_raw_bytes_only() -> None:
+    body = b"\xff\xfe not json"
+    _verify(s.klavi_headers(body), body)
+    with pytest.raises(SignatureError):
+        _verify(s.klavi_headers(b"other"), body)
+
+
+def test_stale_timestamp_is_rejected_although_it_is_not_signed() -> None:
+    body = s.body_of(ANALYSIS)
+    with pytest.raises(SignatureError, match="too old"):
+        _verify(s.klavi_headers(body, timestamp=s.NOW_TS - 3600), body)
+
+
+# -- mapping ---------------------------------------------------------------------------------------
+
+
+def _map(envelope: object):
+    return klavi.map_webhook(envelope, s.delivery({}, b""), CONNECTION)
+
+
+def test_analysis_event_maps_to_the_canonical_event() -> None:
+    new = _map(ANALYSIS)
+    event = new.event
+    assert event.id == event_id_for("tenant-a", "klavi", "1495468585434-0e73d1719173766fe4dfe1a8")
+    assert (event.source, event.tenant_id) == ("klavi", "tenant-a")
+    assert event.event_type == "analysis.analysis_finished"
+    assert event.occurred_at == "2025-02-26T20:08:17.848000Z"
+    assert (event.resource_type, event.resource_id) == ("analysis", "25872252137")
+    assert event.correlation_id == "25872252137"
+    assert (event.actor_type, event.actor_id, event.channel) == ("provider", "klavi-test", Channel.WEBHOOK)
+    assert event.payload["partnerAppId"] == "12345678"
+    assert event.payload["payload"]["batchId"] == "25872252137"
+
+
+def test_presigned_url_becomes_a_pending_artifact_without_its_query_string() -> None:
+    new = _map(ANALYSIS)
+    event = new.event
+    [artifact] = event.artifacts
+    bare = "https://amzn-s3-demo-bucket.s3.us-west-2.amazonaws.com/key"
+    assert (artifact.name, artifact.status, artifact.is_payload) == ("result", ArtifactStatus.PENDING, False)
+    assert artifact.source_url == bare
+    assert event.payload["payload"]["presignedUrl"] == bare
+    assert "X-Amz" not in json.dumps(event.model_dump(mode="json"))
+    # Only the copier's list keeps the full URL
+    assert new.artifact_urls == [PRESIGNED]
+
+
+def test_mapping_does_not_modify_the_parsed_body() -> None:
+    before = copy.deepcopy(ANALYSIS)
+    _map(ANALYSIS)
+    assert before == ANALYSIS
+
+
+def test_monitor_events_are_about_the_monitor() -> None:
+    event = _map(MONITOR).event
+    assert event.event_type == "monitor.monitor_finished"
+    assert (event.resource_type, event.resource_id, event.correlation_id) == ("monitor", "mon_42", "mon_42")
+    assert event.payload["partnerCode"] == "p-77"
+
+
+def test_pulled_events_map_like_pushed_ones_on_the_poll_channel() -> None:
+    polled = klavi.map_event(ANALYSIS, CONNECTION, s.NOW, Channel.POLL).event
+    assert polled.channel is Channel.POLL
+    assert polled.id == _map(ANALYSIS).event.id
+
+
+def test_unknown_event_type_is_mapped_and_kept_whole() -> None:
+    envelope = {
+        "eventId": "x-1",
+        "eventType": "consent",
+        "eventName": "consent_revoked",
+        "payload": {"id": "c_1", "reason": "user"},
+    }
+    event = _map(envelope).event
+    assert event.event_type == "consent.consent_revoked"
+    assert (event.resource_type, event.resource_id) == ("consent", "c_1")
+    assert event.payload == envelope
+
+
+def test_event_without_a_type_is_still_stored() -> None:
+    event = _map({"eventId": "x-2"}).event
+    assert event.event_type == "unknown"
+    assert event.artifacts == []
+
+
+def test_numeric_ids_become_strings() -> None:
+    envelope = copy.deepcopy(ANALYSIS)
+    envelope["eventId"] = 1495468585434
+    envelope["payload"]["batchId"] = 25872252137
+    event = _map(envelope).event
+    assert event.source_event_id == "1495468585434"
+    assert event.resource_id == "25872252137"
+
+
+@pytest.mark.parametrize(
+    ("envelope", "message"),
+    [
+        (
+            {k: v for k, v in ANALYSIS.items() if k != "eventId"},
+            "Klavi event is missing the string field 'eventId'",
+        ),
+        ({**ANALYSIS, "eventId": True}, "missing the string field 'eventId'"),
+        ({**ANALYSIS, "eventId": "9" * 513}, "'eventId' is longer than 512 bytes"),
+        ("analysis", "Klavi event must be a JSON object"),
+    ],
+)
+def test_missing_required_field_is_malformed(envelope: object, message: str) -> None:
+    with pytest.raises(MalformedPayload, match=message):
+        _map(envelope)

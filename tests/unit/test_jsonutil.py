@@ -1,0 +1,88 @@
+"""Strict JSON for untrusted bodies: everything refused is a MalformedPayload that says why."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from functions import jsonutil
+from functions.errors import MalformedPayload
+
+
+def test_object_parses() -> None:
+    assert jsonutil.loads(b'{"a": [1, 2.5, "x", null, true]}') == {"a": [1, 2.5, "x", None, True]}
+
+
+def test_text_and_bytes_parse_alike() -> None:
+    assert jsonutil.loads('{"é": "ü"}') == jsonutil.loads('{"é": "ü"}'.encode()) == {"é": "ü"}
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (b"", "body is empty"),
+        (b"  \n", "body is empty"),
+        (b"\xff\xfe{}", "not UTF-8 text (invalid byte at position 0)"),
+        (b'{"a": }', "not valid JSON: Expecting value at line 1 column 7"),
+        (b'{"a": 1', "not valid JSON"),
+        (b'{"a": NaN}', "NaN is not valid JSON"),
+        (b'{"a": -Infinity}', "-Infinity is not valid JSON"),
+        (b'{"a": 1e400}', "number 1e400 is beyond the range of a double"),
+        (b'{"a": -1e400}', "beyond the range of a double"),
+        (b"[" + b"9" * 5000 + b"]", "not acceptable JSON"),
+        (b'{"a": "\\ud800"}', "unpaired UTF-16 surrogate"),
+        (b'["\\udc00\\ud800"]', "unpaired UTF-16 surrogate"),
+        (b"[" * 1000 + b"]" * 1000, "nested deeper than 128 levels"),
+        (b"[" * 129 + b"]" * 129, "nested deeper than 128 levels"),
+        (b'{"a":' * 200 + b"1" + b"}" * 200, "nested deeper than 128 levels"),
+    ],
+)
+def test_refused_documents_say_what_is_wrong(body: bytes, message: str) -> None:
+    with pytest.raises(MalformedPayload, match=re.escape(message)):
+        jsonutil.loads(body)
+
+
+def test_nesting_up_to_the_limit_is_accepted() -> None:
+    depth = jsonutil.MAX_DEPTH
+    value = jsonutil.loads("[" * depth + "]" * depth)
+    for _ in range(depth - 1):
+        value = value[0]
+    assert value == []
+
+
+def test_many_brackets_inside_strings_do_not_count_as_nesting() -> None:
+    assert jsonutil.loads(json.dumps({"s": "[" * 1000})) == {"s": "[" * 1000}
+
+
+def test_paired_surrogate_escapes_are_text() -> None:
+    assert jsonutil.loads(b'{"emoji": "\\ud83d\\ude00"}') == {"emoji": "\U0001f600"}
+
+
+def test_duplicate_keys_keep_the_last_value_as_providers_sdks_do() -> None:
+    assert jsonutil.loads(b'{"eventId": "a", "eventId": "b"}') == {"eventId": "b"}
+
+
+def test_dumps_is_compact_and_keeps_non_ascii() -> None:
+    assert jsonutil.dumps({"a": [1, "é"]}) == '{"a":[1,"é"]}'
+
+
+def test_dumps_refuses_nan_with_a_domain_error() -> None:
+    with pytest.raises(MalformedPayload, match="not JSON"):
+        jsonutil.dumps({"a": float("nan")})
+
+
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=200, deadline=None, database=None)
+@given(_json)
+def test_what_dumps_writes_loads_reads_back_unchanged(value: object) -> None:
+    assert jsonutil.loads(jsonutil.dumps(value).encode("utf-8")) == value
