@@ -1,40 +1,257 @@
 """The query API: GET /api/v1/events… over the event store, scoped to the caller's tenant."""
 # No "from __future__ import annotations" here: Powertools validation reads the annotations at runtime.
 
-
+from datetime import UTC, datetime
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
-from aws_lambda_powertools.event_handler.openapi.params import Path
+from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn, HTTPBearer
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from functions import jsonutil
 from functions.adapters import factory
-from functions.errors import HubError, NotFound
+from functions.adapters.counters import CounterStore
+from functions.adapters.event_index import EventIndex
+from functions.errors import HubError, NotFound, Unauthorized
+from functions.handlers.artifact_routes import router as artifact_router
 from functions.handlers.console_routes import router as console_router
 from functions.handlers.http import error_response
+from functions.logic import aggregating, query
 from functions.logic.auth import authenticate
-from functions.models.api import Event
+from functions.models.api import (
+    ActorStats,
+    ActorStatsList,
+    Aggregate,
+    ErrorBody,
+    Event,
+    EventList,
+    KeyCount,
+    ResourceType,
+    ValidationErrorBody,
+    ValidationErrorItem,
+)
 from functions.observability import logger, metrics, tracer
 
 UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+API_TITLE = "Event hub query API"
+API_VERSION = "1.0.0"
 
 app = APIGatewayRestResolver(enable_validation=True)
+app.configure_openapi(
+    title=API_TITLE,
+    version=API_VERSION,
+    description=(
+        "The VAI events API surface over every provider's stored events, scoped to the API key's "
+        "tenant. Lists are newest first; `total` is exact; `nextCursor` continues a list at any "
+        "depth for the cost of one page. `from`/`to` are inclusive ISO 8601 times (UTC if no offset)."
+    ),
+    security_schemes={
+        "apiKey": APIKey(name="X-API-Key", in_=APIKeyIn.header),
+        "bearer": HTTPBearer(),
+        "cookie": APIKey(name="vai_token", in_=APIKeyIn.cookie),
+    },
+    security=[{"apiKey": []}, {"bearer": []}, {"cookie": []}],
+)
+app.enable_swagger(path="/docs")  # Swagger UI with its assets inlined: works offline
 app.include_router(console_router)  # GET /console: the events console
+app.include_router(artifact_router)  # GET /api/v1/events/{event_id}/artifacts[/{n}]
+
+Limit = Annotated[int, Query(ge=1, le=query.MAX_LIMIT, description="page size")]
+Offset = Annotated[int, Query(ge=0, description="events to skip")]
+Cursor = Annotated[str | None, Query(description="`nextCursor` of the previous page")]
+From = Annotated[datetime | None, Query(alias="from", description="inclusive lower bound of occurredAt")]
+To = Annotated[datetime | None, Query(description="inclusive upper bound of occurredAt")]
+
+
+def _responses(model: type, description: str, *, not_found: bool = False) -> dict[int, dict]:
+    """The documented answers of a route: its model, 401, 422 (and 404 for one event)."""
+    found: dict[int, dict] = {
+        200: {"description": description, "content": {"application/json": {"model": model}}},
+        401: {
+            "description": "missing or invalid API key",
+            "content": {"application/json": {"model": ErrorBody}},
+        },
+        422: {
+            "description": "invalid parameter",
+            "content": {"application/json": {"model": ValidationErrorBody}},
+        },
+    }
+    if not_found:
+        found[404] = {
+            "description": "no such event (or another tenant's)",
+            "content": {"application/json": {"model": ErrorBody}},
+        }
+    return found
 
 
 def tenant() -> str:
     return authenticate(app.current_event.headers or {}, factory.hub_config().tenant_for_key_hash())
 
 
-@app.get("/api/v1/events/<event_id>")
+def _index() -> EventIndex:
+    return EventIndex(factory.event_store())
+
+
+def _counters() -> CounterStore:
+    return CounterStore(factory.event_store())
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    if moment is None:
+        return None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _page_of(page: query.EventPage) -> EventList:
+    return EventList(
+        events=[Event.of(e) for e in page.events],
+        has_next=page.has_next,
+        limit=page.limit,
+        offset=page.offset,
+        total=page.total,
+        next_cursor=page.next_cursor,
+    )
+
+
+def _range(start: datetime | None, to: datetime | None) -> tuple[datetime | None, datetime | None]:
+    start, to = _utc(start), _utc(to)
+    query.check_range(start, to)
+    return start, (to + aggregating.MICROSECOND if to is not None else None)
+
+
+@app.get("/api/v1/events", summary="List Events", responses=_responses(EventList, "events, newest first"))
+@tracer.capture_method
+def list_events(
+    event_type: Annotated[str | None, Query()] = None,
+    resource_type: Annotated[ResourceType | None, Query()] = None,
+    resource_id: Annotated[str | None, Query()] = None,
+    start: From = None,
+    to: To = None,
+    limit: Limit = query.MAX_LIMIT,
+    offset: Offset = 0,
+    cursor: Cursor = None,
+) -> EventList:
+    tenant_id = tenant()
+    index = _index()
+    filters = query.ListFilters(
+        event_type=event_type,
+        resource_type=resource_type.value if resource_type else None,
+        resource_id=resource_id,
+        start=_utc(start),
+        to=_utc(to),
+    )
+    edges = lambda t, a, b: index.edge_events(t, a, b, actors=False)  # noqa: E731
+    page = query.list_events(tenant_id, filters, query.Page(limit, offset, cursor), index, _counters(), edges)
+    return _page_of(page)
+
+
+@app.get(
+    "/api/v1/events/aggregate", summary="Aggregate Events", responses=_responses(Aggregate, "exact counts")
+)
+@tracer.capture_method
+def aggregate_events(start: From = None, to: To = None) -> Aggregate:
+    tenant_id = tenant()
+    begin, end = _range(start, to)
+    found = aggregating.aggregate(tenant_id, begin, end, _counters(), _index().edge_events)
+    return Aggregate(
+        by_actor_type=[KeyCount(key=k, count=n) for k, n in found.by_actor_type],
+        by_event_type=[KeyCount(key=k, count=n) for k, n in found.by_event_type],
+        by_resource_type=[KeyCount(key=k, count=n) for k, n in found.by_resource_type],
+        total=found.total,
+    )
+
+
+@app.get(
+    "/api/v1/events/correlation/<correlation_id>",
+    summary="List Events By Correlation",
+    responses=_responses(EventList, "one flow's events, newest first"),
+)
+@tracer.capture_method
+def list_by_correlation(
+    correlation_id: str, limit: Limit = query.MAX_LIMIT, offset: Offset = 0, cursor: Cursor = None
+) -> EventList:
+    tenant_id = tenant()
+    page = query.list_by_correlation(
+        tenant_id, correlation_id, query.Page(limit, offset, cursor), _index(), _counters()
+    )
+    return _page_of(page)
+
+
+@app.get(
+    "/api/v1/events/resource/<resource_type>/<resource_id>",
+    summary="List Events By Resource",
+    responses=_responses(EventList, "one resource's events, newest first"),
+)
+@tracer.capture_method
+def list_by_resource(
+    resource_type: Annotated[ResourceType, Path()],
+    resource_id: str,
+    limit: Limit = query.MAX_LIMIT,
+    offset: Offset = 0,
+    cursor: Cursor = None,
+) -> EventList:
+    tenant_id = tenant()
+    page = query.list_by_resource(
+        tenant_id, resource_type.value, resource_id, query.Page(limit, offset, cursor), _index(), _counters()
+    )
+    return _page_of(page)
+
+
+@app.get(
+    "/api/v1/events/stats/by-actor",
+    summary="Stats By Actor",
+    responses=_responses(ActorStatsList, "events per actor, with successes and failures"),
+)
+@tracer.capture_method
+def stats_by_actor(start: From = None, to: To = None) -> ActorStatsList:
+    tenant_id = tenant()
+    begin, end = _range(start, to)
+    found = aggregating.actor_stats(tenant_id, begin, end, _counters(), _index().edge_events)
+    return ActorStatsList(
+        actors=[
+            ActorStats(
+                actor_id=s.actor_id,
+                actor_type=s.actor_type,
+                failures=s.failures,
+                successes=s.successes,
+                total=s.total,
+            )
+            for s in found
+        ]
+    )
+
+
+@app.get(
+    "/api/v1/events/<event_id>", summary="Get Event", responses=_responses(Event, "one event", not_found=True)
+)
 @tracer.capture_method
 def get_event(event_id: Annotated[str, Path(pattern=UUID_PATTERN)]) -> Event:
     found = factory.event_store().get_for_tenant(event_id.lower(), tenant())
     if found is None:
         raise NotFound("event not found")
     return Event.of(found)
+
+
+@app.get("/openapi.json", include_in_schema=False)
+def openapi_document() -> Response[str]:
+    return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=openapi_json())
+
+
+def openapi_json() -> str:
+    """The OpenAPI document of this API, generated from the routes and their models."""
+    return app.get_openapi_json_schema()
+
+
+def _detail(items: list[ValidationErrorItem]) -> Response:
+    body = ValidationErrorBody(detail=items).model_dump(mode="json")
+    return Response(status_code=422, content_type=content_types.APPLICATION_JSON, body=jsonutil.dumps(body))
+
+
+@app.exception_handler(query.InvalidQuery)
+def _invalid_query(error: query.InvalidQuery) -> Response:
+    return _detail([ValidationErrorItem(loc=error.loc, msg=error.message, type=error.kind)])
 
 
 @app.exception_handler(HubError)
@@ -44,12 +261,20 @@ def _hub_error(error: HubError) -> Response:
 
 @app.exception_handler(RequestValidationError)
 def _validation_error(error: RequestValidationError) -> Response:
-    detail = [
-        {"loc": list(e.get("loc", ())), "msg": e.get("msg") or e.get("type", "invalid"), "type": e.get("type", "")}
-        for e in error.errors()
-    ]
-    return Response(
-        status_code=422, content_type=content_types.APPLICATION_JSON, body=jsonutil.dumps({"detail": detail})
+    # Authentication comes first: without a valid key the answer is 401, whatever the input.
+    try:
+        tenant()
+    except Unauthorized as unauthorized:
+        return error_response(unauthorized)
+    return _detail(
+        [
+            ValidationErrorItem(
+                loc=[str(part) if not isinstance(part, int) else part for part in e.get("loc", ())],
+                msg=e.get("msg") or e.get("type", "invalid"),
+                type=e.get("type", "value_error"),
+            )
+            for e in error.errors()
+        ]
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -83,3 +84,101 @@ class ArtifactInfo(ApiModel):
 class ArtifactList(ApiModel):
     event_id: str
     artifacts: list[ArtifactInfo]
+
+
+class ResourceType(StrEnum):
+    """Resource types the query API accepts in ``resource_type``: VAI's, then each provider's.
+
+    VAI (its own enum): action_run … template. Extend: the ``object`` of its payloads (runs,
+    processors and their versions, workflows, files). Exa Websets: the ``object`` of an
+    event's ``data``. Klavi: ``analysis`` and ``monitor`` (the product that sent the event).
+    Events of other types are stored and listed all the same; they are not filterable by type.
+    """
+
+    # VAI
+    ACTION_RUN = "action_run"
+    AGENT_SPEC = "agent_spec"
+    ARTIFACT = "artifact"
+    AUTOMATION = "automation"
+    AUTOMATION_RUN = "automation_run"
+    CHAT_THREAD = "chat_thread"
+    CONNECTION = "connection"
+    DECISION = "decision"
+    FLASHBOARD = "flashboard"
+    INBOUND_MESSAGE = "inbound_message"
+    TEMPLATE = "template"
+    # Extend
+    PARSE_RUN = "parse_run"
+    EDIT_RUN = "edit_run"
+    EXTRACT_RUN = "extract_run"
+    CLASSIFY_RUN = "classify_run"
+    SPLIT_RUN = "split_run"
+    BATCH_PROCESSOR_RUN = "batch_processor_run"
+    BATCH_PARSE_RUN = "batch_parse_run"
+    EXTRACTOR = "extractor"
+    EXTRACTOR_VERSION = "extractor_version"
+    CLASSIFIER = "classifier"
+    CLASSIFIER_VERSION = "classifier_version"
+    SPLITTER = "splitter"
+    SPLITTER_VERSION = "splitter_version"
+    WORKFLOW = "workflow"
+    WORKFLOW_RUN = "workflow_run"
+    FILE = "file"
+    # Exa Websets
+    WEBSET = "webset"
+    WEBSET_SEARCH = "webset_search"
+    WEBSET_ITEM = "webset_item"
+    WEBSET_ENRICHMENT = "webset_enrichment"
+    WEBSET_EXPORT = "webset_export"
+    IMPORT = "import"
+    MONITOR = "monitor"
+    MONITOR_RUN = "monitor_run"
+    STREAM = "stream"
+    STREAM_RUN = "stream_run"
+    # Klavi
+    ANALYSIS = "analysis"
+
+
+class EventList(ApiModel):
+    """A page of events, newest first. ``nextCursor`` continues right after this page."""
+
+    events: list[Event]
+    has_next: bool
+    limit: int
+    offset: int
+    total: int
+    next_cursor: str | None = None
+
+
+class KeyCount(ApiModel):
+    count: int
+    key: str
+
+
+class Aggregate(ApiModel):
+    by_actor_type: list[KeyCount]
+    by_event_type: list[KeyCount]
+    by_resource_type: list[KeyCount]
+    total: int
+
+
+class ActorStats(ApiModel):
+    actor_id: str
+    actor_type: str
+    failures: int
+    successes: int
+    total: int
+
+
+class ActorStatsList(ApiModel):
+    actors: list[ActorStats]
+
+
+class ValidationErrorItem(ApiModel):
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class ValidationErrorBody(ApiModel):
+    detail: list[ValidationErrorItem]

@@ -1,0 +1,215 @@
+"""Counting logic without AWS: outcome words, bucket plans, transaction groups, batch failures."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from functions.errors import StoreUnavailable
+from functions.logic.aggregating import (
+    MAX_TRANSACTION_ITEMS,
+    Counted,
+    CounterKey,
+    Delta,
+    Level,
+    Outcome,
+    StreamEntry,
+    actor_stats_of,
+    aggregate_of,
+    count_events,
+    count_stream_batch,
+    counter_updates,
+    dimension,
+    outcome_of,
+    parse_dimension,
+    plan_range,
+    transaction_groups,
+)
+
+BASE = datetime(2024, 1, 1, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("event_type", "expected"),
+    [
+        ("classify_run.processed", Outcome.SUCCESS),
+        ("analysis.analysis_finished", Outcome.SUCCESS),
+        ("monitor.run.completed", Outcome.SUCCESS),
+        ("automation_run.succeeded", Outcome.SUCCESS),
+        ("workflow_run.failed", Outcome.FAILURE),
+        ("workflow_run.rejected", Outcome.FAILURE),
+        ("connection.error", Outcome.FAILURE),
+        ("webset.created", None),
+        ("workflow_run.needs_review", None),
+        ("schedule.fired", None),
+        ("", None),
+    ],
+)
+def test_outcome_is_the_last_word_of_the_event_type(event_type: str, expected: Outcome | None) -> None:
+    assert outcome_of(event_type) is expected
+
+
+def test_counter_attribute_names_survive_any_text() -> None:
+    name = dimension("an", 'we"ird#type', "actor:with,all]sorts")
+    assert parse_dimension(name) == ("an", ['we"ird#type', "actor:with,all]sorts"])
+
+
+def _covered(plan_buckets: list, edges: list) -> list[tuple[datetime, datetime]]:
+    spans = [(b.start, b.end) for b in plan_buckets] + list(edges)
+    return sorted(spans)
+
+
+moments = st.datetimes(
+    min_value=datetime(2023, 12, 1), max_value=datetime(2024, 4, 1), timezones=st.just(UTC)
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(a=moments, b=moments)
+def test_a_range_plan_covers_the_range_exactly_with_aligned_buckets(a: datetime, b: datetime) -> None:
+    start, end = min(a, b), max(a, b)
+    plan = plan_range(start, end)
+    spans = _covered(plan.buckets, plan.edges)
+    if start == end:
+        assert spans == []
+        return
+    assert spans[0][0] == start and spans[-1][1] == end
+    for (_, first_end), (second_start, _) in zip(spans, spans[1:], strict=False):
+        assert first_end == second_start  # contiguous, no overlap
+    for bucket in plan.buckets:
+        assert bucket.name == bucket.start.strftime(
+            {"M": "%Y-%m", "d": "%Y-%m-%d", "h": "%Y-%m-%dT%H", "m": "%Y-%m-%dT%H:%M"}[bucket.level.value]
+        )
+    for edge_start, edge_end in plan.edges:
+        assert edge_end - edge_start < timedelta(minutes=1)
+        assert edge_start.date() == (edge_end - timedelta(microseconds=1)).date()
+    # log-like: at most 2*(59 + 23 + 30) buckets around the whole months in between
+    months = sum(b.level is Level.MONTH for b in plan.buckets)
+    assert len(plan.buckets) - months <= 2 * (59 + 23 + 30)
+
+
+def test_thirty_days_need_at_most_two_hundred_buckets() -> None:
+    start = datetime(2024, 3, 3, 7, 31, 12, 5, tzinfo=UTC)
+    plan = plan_range(start, start + timedelta(days=30))
+    assert len(plan.buckets) <= 59 + 23 + 30 + 23 + 59
+    assert len(plan.edges) == 2
+
+
+def test_days_without_events_are_not_read() -> None:
+    start = datetime(2024, 3, 1, 0, 0, 30, tzinfo=UTC)
+    plan = plan_range(start, start + timedelta(days=10), days_with_events={"2024-03-05"})
+    assert {b.start.date().isoformat() for b in plan.buckets} == {"2024-03-05"}
+    assert plan.edges == []
+
+
+def _event(n: int, **extra: str | None) -> Counted:
+    fields = {
+        "event_id": f"e{n}",
+        "tenant_id": "t",
+        "event_type": "classify_run.processed",
+        "occurred_at": (BASE + timedelta(seconds=37 * n)).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        "actor_type": "user",
+        "actor_id": f"u{n % 3}",
+        "resource_type": "classify_run",
+        "resource_id": f"r{n}",
+        "correlation_id": f"c{n % 5}",
+    }
+    fields.update(extra)
+    return Counted(**fields)  # type: ignore[arg-type]
+
+
+def test_an_event_counts_in_every_bucket_and_its_correlation_and_resource() -> None:
+    updates = counter_updates([_event(1, event_type="workflow_run.failed")])
+    scopes = sorted(key.scope for key in updates)
+    assert scopes == sorted(["M", "d", "h", "m", "c", "r"])
+    minute = next(d for k, d in updates.items() if k.scope == "m")
+    assert minute.counts[dimension("af", "user", "u1")] == 1
+    assert dimension("as", "user", "u1") not in minute.counts
+
+
+def test_missing_actor_type_counts_as_unknown_and_missing_fields_are_left_out() -> None:
+    counts = counter_updates([_event(1, actor_type=None, resource_type=None)])
+    minute = next(d for k, d in counts.items() if k.scope == "m").counts
+    assert minute[dimension("an", "unknown", "u1")] == 1
+    assert not [name for name in minute if name.startswith(("at:", "rt:", "x:"))]
+    summary = aggregate_of(minute)
+    assert summary.total == 1 and summary.by_actor_type == [] and summary.by_resource_type == []
+    assert actor_stats_of(minute)[0].actor_type == "unknown"
+
+
+def test_transaction_groups_never_exceed_the_item_limit() -> None:
+    events = [_event(n) for n in range(400)]
+    groups = list(transaction_groups(events))
+    assert sum(len(g) for g in groups) == 400
+    for group in groups:
+        assert len(group) + len(counter_updates(group)) <= MAX_TRANSACTION_ITEMS
+
+
+class FakeCounters:
+    """In-memory counters with markers; can be told to fail the n-th transaction."""
+
+    def __init__(self, fail_on: set[int] | None = None) -> None:
+        self.values: dict[CounterKey, Delta] = {}
+        self.marked: set[str] = set()
+        self.calls = 0
+        self.fail_on = fail_on or set()
+        self.days: dict[str, set[str]] = {}
+        self.precheck = True
+
+    def already_counted(self, event_ids: Sequence[str]) -> set[str]:
+        return {event_id for event_id in event_ids if event_id in self.marked and self.precheck}
+
+    def note_days(self, tenant_id: str, days: set[str]) -> None:
+        self.days.setdefault(tenant_id, set()).update(days)
+
+    def apply(self, events: Sequence[Counted], updates: Mapping[CounterKey, Delta]) -> set[str]:
+        self.calls += 1
+        if self.calls in self.fail_on:
+            raise StoreUnavailable("throttled")
+        already = {e.event_id for e in events if e.event_id in self.marked}
+        if already:
+            return already
+        self.marked.update(e.event_id for e in events)
+        for key, delta in updates.items():
+            self.values.setdefault(key, Delta()).merge(delta)
+        return set()
+
+    def total(self) -> int:
+        return sum(d.counts.get("n", 0) for k, d in self.values.items() if k.scope == "M")
+
+
+def test_the_same_event_twice_in_a_batch_counts_once() -> None:
+    counters = FakeCounters()
+    assert count_events([_event(1), _event(1), _event(2)], counters) == 2
+    assert counters.total() == 2
+
+
+@pytest.mark.parametrize("precheck", [True, False])
+def test_a_batch_delivered_twice_counts_once(precheck: bool) -> None:
+    # Given a batch counted once, and (without the pre-check) two racing deliveries
+    counters = FakeCounters()
+    counters.precheck = precheck
+    events = [_event(n) for n in range(120)]
+    count_events(events, counters)
+    # When it is delivered again, whole and in part
+    assert count_events(events, counters) == 0
+    assert count_events(events[50:70] + [_event(500)], counters) == 1
+    # Then every event counts once
+    assert counters.total() == 121
+
+
+def test_a_failed_transaction_reports_its_first_record_and_the_retry_completes_the_count() -> None:
+    entries = [StreamEntry(f"{n:05d}", _event(n) if n % 4 else None) for n in range(200)]
+    counters = FakeCounters(fail_on={2})
+    failed = count_stream_batch(entries, counters)
+    assert failed is not None
+    position = [e.sequence_number for e in entries].index(failed)
+    assert counters.total() < 150
+    # Lambda retries from the failed record onward (and the bisected half before it again)
+    assert count_stream_batch(entries[position // 2 :], counters) is None
+    assert count_stream_batch(entries, counters) is None
+    assert counters.total() == sum(1 for e in entries if e.event is not None)
