@@ -2,11 +2,49 @@
 
 from __future__ import annotations
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+import os
+from collections.abc import Callable
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
 
 SERVICE = "eventhub"
 NAMESPACE = "EventHub"
 
+
+def tracing_enabled(environ: Any = os.environ) -> bool:
+    """Powertools' own rule: on in Lambda unless POWERTOOLS_TRACE_DISABLED or SAM local says off."""
+    if environ.get("POWERTOOLS_TRACE_DISABLED", "").strip().lower() in ("1", "true", "yes", "on"):
+        return False
+    return bool(environ.get("LAMBDA_TASK_ROOT")) and not environ.get("AWS_SAM_LOCAL")
+
+
+class _NoTracer:
+    """Stands in for Powertools' Tracer where tracing is off (tests, the local runtime, a
+    function deployed without X-Ray). Building the real Tracer imports the X-Ray SDK, which
+    creates botocore clients at import: a cold-start cost that buys nothing when tracing is off."""
+
+    def capture_method(self, method: Callable[..., Any] | None = None, **_: Any) -> Any:
+        return method if method is not None else (lambda wrapped: wrapped)
+
+    def capture_lambda_handler(self, handler: Callable[..., Any] | None = None, **_: Any) -> Any:
+        return handler if handler is not None else (lambda wrapped: wrapped)
+
+    def put_annotation(self, key: str, value: Any) -> None:
+        pass
+
+    def put_metadata(self, key: str, value: Any, namespace: str | None = None) -> None:
+        pass
+
+
+def _tracer() -> Any:
+    if not tracing_enabled():
+        return _NoTracer()
+    from aws_lambda_powertools import Tracer
+
+    return Tracer(service=SERVICE)
+
+
 logger = Logger(service=SERVICE)
-tracer = Tracer(service=SERVICE)
+tracer = _tracer()
 metrics = Metrics(namespace=NAMESPACE, service=SERVICE)

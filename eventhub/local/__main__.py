@@ -19,10 +19,18 @@ def _default_port() -> int:
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m eventhub.local", description=__doc__)
-    parser.add_argument("--config", default=os.environ.get("CONFIG") or "config/local.json")
+    parser = argparse.ArgumentParser(
+        prog="python -m eventhub.local",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--config",
+        default=os.environ.get("CONFIG") or "config/local.json",
+        help="default: $CONFIG or config/local.json",
+    )
     parser.add_argument("--port", type=int, default=_default_port(), help="default: $PORT or 3000")
-    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--host", default="127.0.0.1", help="default: 127.0.0.1")
     parser.add_argument(
         "--store-fault-rate",
         type=float,

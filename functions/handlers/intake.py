@@ -1,43 +1,41 @@
-"""POST /webhooks/{connectionId}: every push provider through one handler."""
+"""POST /webhooks/{connectionId}: every push provider through one handler.
+
+One route, so no router: API Gateway sends only this method and path here, and the intake's
+cold start stays close to a bare boto3 write (see the README's Performance section).
+"""
 
 from __future__ import annotations
 
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
-from aws_lambda_powertools.utilities.typing import LambdaContext
+from typing import Any
 
 from functions.adapters import factory
 from functions.errors import HubError
-from functions.handlers.http import error_response, raw_body
+from functions.handlers.http import error_body, json_proxy_response, raw_body
 from functions.logic.intake import receive_webhook
 from functions.models.event import utcnow
 from functions.observability import logger, metrics, tracer
 
-app = APIGatewayRestResolver()
 
-
-@app.post("/webhooks/<connection_id>")
 @tracer.capture_method
-def webhook(connection_id: str) -> Response:
-    request = app.current_event
-    result = receive_webhook(
-        connection_id,
-        request.headers or {},
-        raw_body(request.raw_event),
-        utcnow(),
-        config=factory.hub_config(),
-        secrets=factory.secret_resolver(),
-        store=factory.event_store(),
-    )
-    return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=result.model_dump_json())
-
-
-@app.exception_handler(HubError)
-def _hub_error(error: HubError) -> Response:
-    return error_response(error)
+def webhook(event: dict[str, Any]) -> dict[str, Any]:
+    connection_id = (event.get("pathParameters") or {}).get("connectionId") or ""
+    try:
+        result = receive_webhook(
+            connection_id,
+            event.get("headers") or {},
+            raw_body(event),
+            utcnow(),
+            config=factory.hub_config(),
+            secrets=factory.secret_resolver(),
+            store=factory.event_store(),
+        )
+    except HubError as error:
+        return json_proxy_response(error.status_code, error_body(error))
+    return json_proxy_response(200, result.model_dump_json())
 
 
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
-def handler(event: dict, context: LambdaContext) -> dict:
-    return app.resolve(event, context)
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return webhook(event)
