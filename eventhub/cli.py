@@ -16,6 +16,7 @@ import re
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -625,7 +626,6 @@ def events_tail(
 # runtime that does the work: ``main(argv: list[str]) -> int`` (the module's own exit code).
 # Options this command line does not know are passed through unchanged.
 MAINTENANCE_MODULES = {
-    "replay": "eventhub.local.replay",
     "recopy": "eventhub.local.recopy",
     "rebuild-counters": "eventhub.local.rebuild_counters",
 }
@@ -725,30 +725,19 @@ def run_backfill(
     """Backfill through the store of the local stack serving ``port``, with a progress bar."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from eventhub.local.scheduler import running_stack_endpoint
-
-    endpoint = running_stack_endpoint(port)
-    if endpoint is None:
-        raise CliError(f"no local stack is running on port {port}: start it with `make run`")
-    from eventhub.local.stack import LocalStack
     from functions.adapters import factory
     from functions.adapters.http_client import ProviderAuthFailed, shared_client
     from functions.errors import HubError, UnknownConnection
     from functions.logic.polling import PollServices, RunBudget
     from functions.logic.polling import backfill as backfill_window
 
-    from functions.observability import logger
-
-    logger.setLevel("ERROR")  # the run's JSON log lines would bury the progress bar and the summary
-    stack = LocalStack(config_path, services=[], aws_endpoint_url=endpoint)
-    try:
-        stack.start()
-    except Exception as error:
-        raise CliError(f"cannot reach the local stack's store at {endpoint}: {error}") from None
     span = max((end - start).total_seconds(), 1.0)
     columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"))
     try:
-        with Progress(*columns, TimeElapsedColumn(), console=err, transient=True) as bar:
+        with (
+            local_stack_store(config_path, port),
+            Progress(*columns, TimeElapsedColumn(), console=err, transient=True) as bar,
+        ):
             task = bar.add_task(f"{connection_id}: backfill", total=span)
 
             def progress(summary: Any, position: datetime | None) -> None:
@@ -776,15 +765,164 @@ def run_backfill(
         ) from None
     except HubError as error:
         raise CliError(f"backfill failed: {error.message}") from None
+
+
+@contextmanager
+def local_stack_store(config_path: Path, port: int) -> Iterator[Any]:
+    """This process's functions and adapters on the AWS of the local stack serving ``port``
+    (``make run``): its table, bucket and queues. Their log lines are kept to errors."""
+    from eventhub.local.scheduler import running_stack_endpoint
+
+    endpoint = running_stack_endpoint(port)
+    if endpoint is None:
+        raise CliError(f"no local stack is running on port {port}: start it with `make run`")
+    from eventhub.local.stack import LocalStack
+    from functions.observability import logger
+
+    logger.setLevel("ERROR")  # JSON log lines would bury the progress bar and the summary
+    stack = LocalStack(config_path, services=[], aws_endpoint_url=endpoint)
+    try:
+        stack.start()
+    except Exception as error:
+        raise CliError(f"cannot reach the local stack's store at {endpoint}: {error}") from None
+    try:
+        yield stack
     finally:
         stack.stop()
 
 
-@app.command(context_settings=PASS_THROUGH)
+@app.command()
 @reported
 def replay(ctx: typer.Context) -> None:
-    """Redrive the dead-letter queues (spilled events, failed copies, failed aggregator batches)."""
-    _finish(delegate("replay", ["--config", str(_options(ctx).config), *ctx.args]))
+    """Redrive the local stack's dead-letter queues and report what was done: spilled events back
+    into the store, failed copies copied again, failed aggregator batches counted again."""
+    options = _options(ctx)
+    port = _local_port(options, "replay")
+    with local_stack_store(options.config, port) as stack:
+        lines, left = redrive_all(stack)
+    for line in lines:
+        out.print(line, markup=False)
+    if left:
+        err.print(f"[yellow]{left} message(s) left in the queues: see the lines above[/yellow]")
+        raise typer.Exit(EXIT_FAILURE)
+
+
+def redrive_all(stack: Any) -> tuple[list[str], int]:
+    """Every dead-letter queue of the stack, redriven; one line each, and how many messages stay."""
+    from eventhub.local.streams import local_subscriptions
+    from functions.adapters import factory
+    from functions.adapters.spill import SpillQueue
+    from functions.logic.polling.recovery import restore_spilled
+
+    spill = SpillQueue(stack.resources["spill_queue_url"], factory.client("sqs"), factory.blob_store())
+    report = restore_spilled(spill, factory.event_store(), factory.hub_config(), wait_seconds=0)
+    lines = [
+        f"spilled events: {report.restored} restored, {report.duplicates} already stored, "
+        f"{report.left_in_queue} left in the queue (cannot be mapped)"
+    ]
+    left = report.left_in_queue
+    names = {"copier": "failed copies", "aggregator": "failed aggregator batches"}
+    for subscription in local_subscriptions():
+        if subscription.on_failure_queue is None:
+            continue
+        redriven, records, kept = redrive_stream_failures(stack, subscription)
+        lines.append(
+            f"{names.get(subscription.name, subscription.name)}: {redriven} batch(es) of {records} record(s) "
+            f"redriven, {kept} left in {subscription.on_failure_queue}"
+        )
+        left += kept
+    return lines, left
+
+
+def redrive_stream_failures(stack: Any, subscription: Any) -> tuple[int, int, int]:
+    """Lambda's on-failure messages of one stream consumer: read the batch's records back from the
+    stream and hand them over again. A message goes only once its records went through."""
+    from botocore.exceptions import ClientError
+
+    sqs = stack.client("sqs")
+    try:
+        url = sqs.get_queue_url(QueueName=subscription.on_failure_queue)["QueueUrl"]
+    except ClientError:
+        return 0, 0, 0  # no such queue: nothing ever failed
+    streams = stack.client("dynamodbstreams")
+    redriven = records_total = 0
+    kept: list[str] = []
+    while True:
+        answer = sqs.receive_message(
+            QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0, VisibilityTimeout=60
+        )
+        messages = answer.get("Messages", [])
+        if not messages:
+            break
+        for message in messages:
+            info = json.loads(message["Body"]).get("DDBStreamBatchInfo") or {}
+            records = stream_records(streams, info)
+            if records and handed_over(stack, subscription, records, info["streamArn"]):
+                sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+                redriven += 1
+                records_total += len(records)
+            else:
+                kept.append(message["ReceiptHandle"])
+    for handle in kept:  # visible again for the next replay
+        sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=handle, VisibilityTimeout=0)
+    return redriven, records_total, len(kept)
+
+
+def stream_records(streams: Any, info: dict[str, Any]) -> list[dict[str, Any]]:
+    """The records of one failed batch (its shard, first to last sequence number), if the stream
+    still has them (DynamoDB keeps a stream's records for 24 hours)."""
+    from botocore.exceptions import ClientError
+
+    try:
+        iterator = streams.get_shard_iterator(
+            StreamArn=info["streamArn"],
+            ShardId=info["shardId"],
+            ShardIteratorType="AT_SEQUENCE_NUMBER",
+            SequenceNumber=info["startSequenceNumber"],
+        )["ShardIterator"]
+        last = int(info["endSequenceNumber"])
+        found: list[dict[str, Any]] = []
+        for _ in range(1000):  # a batch is at most a few thousand records
+            page = streams.get_records(ShardIterator=iterator, Limit=1000)
+            for record in page["Records"]:
+                if int(record["dynamodb"]["SequenceNumber"]) > last:
+                    return found
+                found.append(record)
+            iterator = page.get("NextShardIterator")
+            if not iterator or not page["Records"]:
+                break
+        return found
+    except (ClientError, KeyError, ValueError):
+        return []
+
+
+def handed_over(stack: Any, subscription: Any, records: list[dict[str, Any]], stream_arn: str) -> bool:
+    """Redrive one failed batch. Copies: the copier's recopy action for each event of the batch.
+    Counts: the aggregator again with the same records (it counts each event once, however often)."""
+    from eventhub.local.streams import AGGREGATOR_HANDLER, COPIER_HANDLER, admitted, lambda_record
+
+    batch = [r for r in (lambda_record(raw, stream_arn) for raw in records) if admitted(subscription, r)]
+    try:
+        if subscription.handler == COPIER_HANDLER:
+            event_ids = dict.fromkeys(str(r["dynamodb"]["Keys"]["id"]["S"]) for r in batch)
+            for event_id in event_ids:
+                report = stack.invoke(COPIER_HANDLER, {"action": "recopy", "eventId": event_id})
+                if report.get("found") and any(
+                    a.get("status") != "copied" for a in report.get("artifacts", [])
+                ):
+                    return False
+            return True
+        if subscription.handler == AGGREGATOR_HANDLER:
+            for first in range(0, len(batch), subscription.batch_size):
+                answer = stack.invoke(
+                    AGGREGATOR_HANDLER, {"Records": batch[first : first + subscription.batch_size]}
+                )
+                if isinstance(answer, dict) and answer.get("batchItemFailures"):
+                    return False
+            return True
+    except Exception:  # the function failed again: the message stays for a later replay
+        return False
+    return False
 
 
 @app.command(context_settings=PASS_THROUGH)

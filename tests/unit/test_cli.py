@@ -526,6 +526,13 @@ def test_backfill_refuses_a_bad_window(runner: CliRunner) -> None:
     assert "bad time range" in result.stderr
 
 
+def test_replay_of_a_deployed_stack_is_refused(runner: CliRunner) -> None:
+    result = runner.invoke(cli.app, ["--api-url", "https://api.example.invalid/prod", "replay"])
+
+    assert result.exit_code == cli.EXIT_BAD_INPUT
+    assert "`eventhub replay` works on the local stack" in result.stderr
+
+
 def test_backfill_without_a_running_local_stack_says_how_to_start_one(
     runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -588,13 +595,10 @@ def test_a_runtime_modules_failure_is_the_commands_exit_code(runner: CliRunner, 
     assert result.exit_code == 4
 
 
-@pytest.mark.parametrize("command", ["replay", "rebuild-counters"])
-def test_replay_and_rebuild_hand_over_their_options(
-    command: str, runner: CliRunner, runtime_module: Any
-) -> None:
-    fake = runtime_module(command)
+def test_rebuild_counters_hands_over_its_options(runner: CliRunner, runtime_module: Any) -> None:
+    fake = runtime_module("rebuild-counters")
 
-    result = runner.invoke(cli.app, ["--config", "other.json", command, "--dry-run"])
+    result = runner.invoke(cli.app, ["--config", "other.json", "rebuild-counters", "--dry-run"])
 
     assert result.exit_code == 0, result.output
     assert fake.calls == [["--config", "other.json", "--dry-run"]]
@@ -603,9 +607,9 @@ def test_replay_and_rebuild_hand_over_their_options(
 def test_a_command_whose_runtime_module_is_absent_says_so(
     runner: CliRunner, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setitem(cli.MAINTENANCE_MODULES, "replay", "eventhub.local.no_such_module")
+    monkeypatch.setitem(cli.MAINTENANCE_MODULES, "rebuild-counters", "eventhub.local.no_such_module")
 
-    result = runner.invoke(cli.app, ["replay"])
+    result = runner.invoke(cli.app, ["rebuild-counters"])
 
     assert result.exit_code == cli.EXIT_FAILURE
-    assert "`eventhub replay` is not available in this installation" in result.stderr
+    assert "`eventhub rebuild-counters` is not available in this installation" in result.stderr

@@ -190,3 +190,82 @@ def run_with(config: Any, stack: Any, *args: str) -> Ran:
         env={**os.environ, "COLUMNS": "200"},
     )
     return Ran(done.returncode, done.stdout, done.stderr)
+
+
+def klavi_body(number: int, file_url: str) -> dict[str, Any]:
+    from functions.models.event import format_timestamp, utcnow
+
+    return {
+        "partnerAppId": "12345678",
+        "eventId": f"{1495468585434 + number}-0e73d1719173766fe4dfe1a8",
+        "eventType": "analysis",
+        "eventName": "analysis_finished",
+        "eventTime": format_timestamp(utcnow()),
+        "payload": {
+            "batchId": f"2587225213{number}",
+            "presignedUrl": f"{file_url}?X-Amz-Signature={number:064x}",
+        },
+    }
+
+
+def test_replay_redrives_spilled_events_failed_copies_and_failed_counts(httpserver: Any) -> None:
+    # Given a stack whose stream nobody reads (so only replay can copy and count), with one stored
+    # Klavi event whose copy and count both ended in their on-failure queues, and one spilled event
+    from eventhub.local.scheduler import Registration
+    from eventhub.local.stack import LocalStack
+    from eventhub.local.streams import failure_message, lambda_record, local_subscriptions
+    from functions.adapters.blob_store import BlobStore
+    from functions.adapters.event_store import EventStore
+    from functions.adapters.spill import SpillQueue
+    from functions.models.config import load_config
+    from functions.models.event import Channel, utcnow
+    from functions.providers import klavi
+
+    httpserver.expect_request("/results/report.json").respond_with_json({"score": 712})
+    file_url = httpserver.url_for("/results/report.json")
+    config = load_config(LOCAL_CONFIG)
+    with LocalStack(LOCAL_CONFIG, services=[Registration()]) as stack:
+        blobs = BlobStore(stack.resources["bucket"], stack.client("s3"))
+        store = EventStore(stack.resources["table"], stack.client("dynamodb"), blobs)
+        stored = klavi.map_event(
+            klavi_body(1, file_url), config.connection("klavi-pull"), utcnow(), Channel.POLL
+        )
+        store.put(stored)
+        streams = stack.client("dynamodbstreams")
+        arn = stack.client("dynamodb").describe_table(TableName=stack.resources["table"])["Table"][
+            "LatestStreamArn"
+        ]
+        shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
+        iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON")
+        record = lambda_record(
+            streams.get_records(ShardIterator=iterator["ShardIterator"])["Records"][0], arn
+        )
+        sqs = stack.client("sqs")
+        for subscription in local_subscriptions():
+            queue = sqs.create_queue(QueueName=subscription.on_failure_queue)["QueueUrl"]
+            message = failure_message(subscription, [record], arn, shard, invokes=4)
+            sqs.send_message(QueueUrl=queue, MessageBody=json.dumps(message))
+        spilled = klavi_body(2, file_url)
+        SpillQueue(stack.resources["spill_queue_url"], sqs, blobs).spill(
+            connection_id="klavi-pull", provider="klavi", reason="store unavailable",
+            received_at="2025-01-01T00:00:00Z", body=json.dumps(spilled).encode(),
+        )  # fmt: skip
+
+        # When the queues are replayed
+        done = run(stack, "replay")
+
+        # Then each queue says what was redriven, the file is copied and the event counted
+        assert done.exit_code == 0, done.stderr
+        assert "spilled events: 1 restored, 0 already stored, 0 left in the queue" in done.stdout
+        assert "failed copies: 1 batch(es) of 1 record(s) redriven, 0 left" in done.stdout
+        assert "failed aggregator batches: 1 batch(es) of 1 record(s) redriven, 0 left" in done.stdout
+        artifact = store.get(stored.event.id).artifacts[0]
+        assert artifact.status == "copied"
+        assert json.loads(blobs.get(artifact.s3_key)) == {"score": 712}
+        assert store.get(
+            klavi.map_event(spilled, config.connection("klavi-pull"), utcnow(), Channel.POLL).event.id
+        )
+        wait_until_counted(stack.url, 1, deadline_seconds=0.1)  # counted by the replay alone
+        for subscription in local_subscriptions():
+            queue = sqs.get_queue_url(QueueName=subscription.on_failure_queue)["QueueUrl"]
+            assert sqs.receive_message(QueueUrl=queue, WaitTimeSeconds=0).get("Messages", []) == []
