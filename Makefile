@@ -52,6 +52,9 @@ poll: $(STAMP) ## run one poll of a connection now and print its summary: make p
 recopy: $(STAMP) ## copy an event's failed, expired or refused artifacts again: make recopy EVENT=id
 	$(BIN)/python -m eventhub.local.recopy --port $(PORT) --event "$(EVENT)"
 
+rebuild-counters: $(STAMP) ## recompute the aggregate counters from the stored events (TENANT=id for one)
+	$(BIN)/python -m eventhub.local.rebuild_counters --port $(PORT) $(if $(TENANT),--tenant "$(TENANT)")
+
 bench: $(STAMP)
 	$(BIN)/python -m bench
 

@@ -541,30 +541,29 @@ class RebuildResult:
 
 
 def rebuild_counters(
-    events: Iterable[Counted],
+    events: Iterable[tuple[Counted, str | None]],
     target: CounterRebuildTarget,
     *,
     tenant_id: str | None = None,
     mark_received_after: str | None = None,
-    received_at: Callable[[Counted], str | None] | None = None,
 ) -> RebuildResult:
-    """Recompute every counter from the events themselves and replace the stored ones.
+    """Recompute every counter from the events (with their receive times) and replace the
+    stored ones: of one tenant, or of every tenant (stale counter items are deleted).
 
-    Events received after ``mark_received_after`` may still have stream records waiting; they
-    get their ``counted`` marker so the aggregator does not add them a second time."""
+    Events received after ``mark_received_after`` may still have stream records on their way;
+    they get their ``counted`` marker so the aggregator does not add them a second time."""
     values: dict[CounterKey, Delta] = {}
     recent: list[str] = []
     seen = 0
-    for event in events:
+    for event, received_at in events:
         if tenant_id is not None and event.tenant_id != tenant_id:
             continue
         seen += 1
         for key, delta in counter_updates([event]).items():
             values.setdefault(key, Delta()).merge(delta)
-        if mark_received_after is not None and received_at is not None:
-            stamp = received_at(event)
-            if stamp is None or stamp >= mark_received_after:
-                recent.append(event.event_id)
+        values.setdefault(days_key(event.tenant_id), Delta()).add_set(DAYS, event.occurred_at[:10])
+        if mark_received_after is not None and (received_at is None or received_at >= mark_received_after):
+            recent.append(event.event_id)
     target.mark_counted(recent)
     written = target.replace_all(values, tenant_id)
     return RebuildResult(events=seen, counters=written)
