@@ -9,6 +9,7 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.config import Config as BotoConfig
 from moto import mock_aws
 
 from eventhub.local.resources import ResourceNames, create_all
@@ -72,7 +73,11 @@ def local_config() -> HubConfig:
 def aws() -> Iterator[dict[str, Any]]:
     """moto in-process with the stack's table, bucket and spill queue created."""
     with mock_aws():
-        clients = {name: boto3.client(name) for name in ("dynamodb", "s3", "sqs", "dynamodbstreams")}
+        clients = {name: boto3.client(name) for name in ("dynamodb", "s3", "sqs")}
+        # botocore sends stream calls to an account-specific endpoint that mock_aws does not serve
+        clients["dynamodbstreams"] = boto3.client(
+            "dynamodbstreams", config=BotoConfig(account_id_endpoint_mode="disabled")
+        )
         ids = create_all(clients, ResourceNames())
         yield {**clients, **ids}
 

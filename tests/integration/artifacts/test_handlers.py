@@ -9,10 +9,8 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
-import boto3
 import pytest
 import requests
-from botocore.config import Config
 from pytest_httpserver import HTTPServer
 
 from eventhub.local.gateway import ROUTES, find_route, proxy_event
@@ -46,7 +44,7 @@ def env(lambda_env: dict[str, Any], copying: Copying, monkeypatch: pytest.Monkey
 def dispatcher(env: Copying, lambda_env: dict[str, Any]) -> tuple[StreamDispatcher, list[dict[str, Any]]]:
     failures: list[dict[str, Any]] = []
     arn = lambda_env["dynamodb"].describe_table(TableName=lambda_env["table"])["Table"]["LatestStreamArn"]
-    streams = boto3.client("dynamodbstreams", config=Config(account_id_endpoint_mode="disabled"))
+    streams = lambda_env["dynamodbstreams"]
     subscription = next(s for s in local_subscriptions() if s.name == "copier")
     dispatcher = StreamDispatcher([subscription])
 

@@ -6,9 +6,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-import boto3
 import pytest
-from botocore.config import Config
 
 from eventhub.local.streams import (
     StreamDispatcher,
@@ -209,7 +207,7 @@ def dispatch(aws: dict[str, Any]) -> tuple[StreamDispatcher, FakeFunction, list[
     function = FakeFunction()
     failures: list[dict[str, Any]] = []
     arn = aws["dynamodb"].describe_table(TableName=aws["table"])["Table"]["LatestStreamArn"]
-    streams = boto3.client("dynamodbstreams", config=Config(account_id_endpoint_mode="disabled"))
+    streams = aws["dynamodbstreams"]
     copier = next(s for s in local_subscriptions() if s.name == "copier")
     dispatcher = StreamDispatcher([copier])
     dispatcher.attach(streams, arn, function, lambda sub, message: failures.append(message))
