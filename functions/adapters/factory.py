@@ -23,6 +23,17 @@ def client(service: str) -> Any:
     return boto3.session.Session().client(service, config=retry)
 
 
+class LazyClient:
+    """A boto3 client built on first use. A function whose request never touches S3 (most
+    webhooks, every counter update) then does not build an S3 client in its cold start."""
+
+    def __init__(self, service: str) -> None:
+        self._service = service
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(client(self._service), name)
+
+
 @lru_cache(maxsize=1)
 def hub_config() -> HubConfig:
     return settings().load_config()
@@ -30,7 +41,7 @@ def hub_config() -> HubConfig:
 
 @lru_cache(maxsize=1)
 def blob_store() -> BlobStore:
-    return BlobStore(settings().bucket_name, client("s3"))
+    return BlobStore(settings().bucket_name, LazyClient("s3"))
 
 
 @lru_cache(maxsize=1)
