@@ -162,7 +162,8 @@ def _run(
 def _finish(summary: PollSummary, started: float) -> None:
     summary.elapsed_ms = int((time.monotonic() - started) * 1000)
     metrics.add_metric(name="PolledEvents", unit="Count", value=summary.seen)
-    metrics.add_metric(name="PolledEventsNew", unit="Count", value=summary.new)
-    metrics.add_metric(name="PolledDuplicates", unit="Count", value=summary.duplicates)
+    # The same names intake uses, so ingest rate and duplicates count both paths.
+    metrics.add_metric(name="EventsStored", unit="Count", value=summary.new)
+    metrics.add_metric(name="DuplicateEvents", unit="Count", value=summary.duplicates)
     log = logger.info if summary.outcome in (RunOutcome.COMPLETED, RunOutcome.PARTIAL) else logger.warning
     log("poll run", extra={"summary": summary.model_dump(mode="json")})
