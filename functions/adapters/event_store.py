@@ -311,8 +311,11 @@ class EventStore:
         for start in range(0, len(unique), 100):
             keys = [{schema.PARTITION_KEY: {"S": i}} for i in unique[start : start + 100]]
             for _ in range(5):  # unprocessed keys are asked again; any left are simply "not known"
-                request = {"Keys": keys, "ProjectionExpression": "#id"}
-                request["ExpressionAttributeNames"] = {"#id": schema.PARTITION_KEY}
+                request: dict[str, Any] = {
+                    "Keys": keys,
+                    "ProjectionExpression": "#id",
+                    "ExpressionAttributeNames": {"#id": schema.PARTITION_KEY},
+                }
                 try:
                     response = self.ddb.batch_get_item(RequestItems={self.table: request})
                 except (ClientError, BotoCoreError) as error:

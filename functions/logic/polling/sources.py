@@ -69,7 +69,7 @@ class VaiEvents:
         self, start: datetime, end: datetime, position: int | str | None, budget_seconds: float
     ) -> Page:
         offset = int(position or 0)
-        params = {
+        params: dict[str, str | int] = {
             "from": format_timestamp(start),
             "to": format_timestamp(end),
             "limit": self.poll.page_size,
