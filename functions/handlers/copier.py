@@ -60,6 +60,7 @@ def copy_record(record: DynamoDBRecord) -> None:
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     if event.get("action") == "recopy":
         return recopy_event(str(event["eventId"]), _deps()).model_dump(mode="json")
-    return process_partial_response(
+    response = process_partial_response(
         event=event, record_handler=copy_record, processor=processor, context=context
     )
+    return dict(response)
