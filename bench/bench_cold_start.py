@@ -56,7 +56,7 @@ OURS = (
     "status = response.get('statusCode') if isinstance(response, dict) else None\n"
     "cpu = time.process_time()\n"
     "result = {'import': _t1 - _t0, 'total': _t2 - _t0, 'cpu': cpu, 'status': status, 'response': response}\n"
-    "print('BENCH_RESULT ' + json.dumps(result, default=str))\n"
+    "print('BENCH_RESULT ' + json.dumps(result, default=str), flush=True)\n"
 )
 
 BASELINE = (
@@ -74,7 +74,7 @@ BASELINE = (
     "status = answer['ResponseMetadata']['HTTPStatusCode']\n"
     "cpu = time.process_time()\n"
     "result = {'import': _t1 - _t0, 'total': _t2 - _t0, 'cpu': cpu, 'status': status}\n"
-    "print('BENCH_RESULT ' + json.dumps(result))\n"
+    "print('BENCH_RESULT ' + json.dumps(result), flush=True)\n"
 )
 
 
@@ -433,7 +433,9 @@ def run(quick: bool) -> list[Metric]:
         config = bench_config(directory, provider_url)
         with LocalStack(config, services=[]) as stack:
             bench = Bench(stack, provider_url, config)
-            env = {**os.environ, **stack.environment, "POWERTOOLS_LOG_LEVEL": "WARNING"}
+            # The functions' environment as the stack sets it (logging at its default level).
+            env = {**os.environ, **stack.environment, "POWERTOOLS_SERVICE_NAME": "eventhub"}
+            env.pop("POWERTOOLS_LOG_LEVEL", None)
             for case in [c for c in CASES if _available(c)]:
                 try:
                     metrics.extend(measure(bench, case, rounds, env, directory))

@@ -80,7 +80,12 @@ def post(
 
 
 def count_items(stack: LocalStack) -> int:
-    return stack.client("dynamodb").scan(TableName=stack.resources["table"], Select="COUNT")["Count"]
+    pages = (
+        stack.client("dynamodb")
+        .get_paginator("scan")
+        .paginate(TableName=stack.resources["table"], Select="COUNT")
+    )
+    return sum(page["Count"] for page in pages)
 
 
 def test_health_is_200_once_ready(stack: LocalStack, http: requests.Session) -> None:
