@@ -85,7 +85,7 @@ def to_item(
     payload_ref: str | None,
     expires_at: int | None = None,
 ) -> dict[str, Any]:
-    data = event.model_dump(by_alias=True, mode="json")
+    data = event.model_dump(by_alias=True, mode="json", exclude={"payload", "artifacts"})  # serialized apart
     tenant = event.tenant_id
     item: dict[str, Any] = {
         schema.PARTITION_KEY: {"S": event.id},
