@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from functions.handlers import query
+from tests.conftest import EVENTS_DIR
 from tests.integration.test_intake import ACME_KEY, BY_NAME, GLOBEX_KEY, api_event, deliver, read_event
 
 
@@ -77,3 +78,18 @@ def test_an_id_that_is_not_a_uuid_is_422_in_the_detail_shape(acme_event: str, la
     [problem] = body["detail"]
     assert problem["loc"][-1] == "event_id"
     assert problem["msg"] and problem["type"]
+
+
+def test_the_sample_get_event_reads_the_event_of_the_sample_webhook(
+    lambda_env: dict[str, Any], lambda_context: Any
+) -> None:
+    provider = BY_NAME["extend"]
+    body = provider.body()
+    _, answer = deliver(provider.connection, body, provider.headers(body), lambda_context)
+    sample = json.loads((EVENTS_DIR / "apigw" / "get_event.json").read_text())
+
+    response = query.handler(sample, lambda_context)
+
+    assert sample["pathParameters"]["proxy"].endswith(answer["id"])
+    assert response["statusCode"] == 200
+    assert json.loads(response["body"])["payload"] == json.loads(body)["payload"]
