@@ -240,6 +240,13 @@ def run(quick: bool) -> list[Metric]:
             for round_ in range(rounds):
                 for mode in ("baseline", "ours") if round_ % 2 == 0 else ("ours", "baseline"):
                     found = _run_child(setup, mode, size, n * 10 + round_)
+                    rate = size / MiB / found["seconds"]
+                    print(
+                        f"[bench] copier: {mode} {label} round {round_ + 1}: {rate:.1f} MiB/s, "
+                        f"RSS +{found['growth'] / MiB:.1f} MiB",
+                        file=sys.stderr,
+                        flush=True,
+                    )
                     best = results.setdefault((mode, label), found)
                     best["seconds"] = min(best["seconds"], found["seconds"])
                     best["growth"] = max(best["growth"], found["growth"])

@@ -22,7 +22,11 @@ class BlobStore:
     def put(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> None:
         try:
             self.s3.put_object(
-                Bucket=self.bucket, Key=key, Body=data, ContentType=content_type, ServerSideEncryption="AES256"
+                Bucket=self.bucket,
+                Key=key,
+                Body=data,
+                ContentType=content_type,
+                ServerSideEncryption="AES256",
             )
         except (ClientError, BotoCoreError) as error:
             raise StoreUnavailable(f"blob store write failed: {type(error).__name__}") from None
@@ -59,26 +63,39 @@ class BlobStore:
     # -- multipart uploads: artifact copies stream through these, one part at a time ----------
 
     def start_multipart(self, key: str, content_type: str) -> str:
+        """A multipart upload whose parts S3 verifies by their CRC32 (as boto3's transfers do)."""
         try:
             response = self.s3.create_multipart_upload(
-                Bucket=self.bucket, Key=key, ContentType=content_type, ServerSideEncryption="AES256"
+                Bucket=self.bucket,
+                Key=key,
+                ContentType=content_type,
+                ServerSideEncryption="AES256",
+                ChecksumAlgorithm="CRC32",
             )
         except (ClientError, BotoCoreError) as error:
             raise StoreUnavailable(f"blob store write failed: {type(error).__name__}") from None
         return response["UploadId"]
 
-    def upload_part(self, key: str, upload_id: str, number: int, data: bytes | bytearray) -> str:
-        """Upload part ``number`` (1-based); returns its ETag."""
+    def upload_part(self, key: str, upload_id: str, number: int, data: bytes | bytearray) -> dict[str, str]:
+        """Upload part ``number`` (1-based); returns what completing the upload needs of it."""
         try:
             response = self.s3.upload_part(
-                Bucket=self.bucket, Key=key, UploadId=upload_id, PartNumber=number, Body=data
+                Bucket=self.bucket,
+                Key=key,
+                UploadId=upload_id,
+                PartNumber=number,
+                Body=data,
+                ChecksumAlgorithm="CRC32",
             )
         except (ClientError, BotoCoreError) as error:
             raise StoreUnavailable(f"blob store write failed: {type(error).__name__}") from None
-        return response["ETag"]
+        part = {"ETag": response["ETag"]}
+        if response.get("ChecksumCRC32"):
+            part["ChecksumCRC32"] = response["ChecksumCRC32"]
+        return part
 
-    def complete_multipart(self, key: str, upload_id: str, etags: list[str]) -> None:
-        parts = [{"ETag": etag, "PartNumber": number} for number, etag in enumerate(etags, start=1)]
+    def complete_multipart(self, key: str, upload_id: str, uploaded: list[dict[str, str]]) -> None:
+        parts = [{**part, "PartNumber": number} for number, part in enumerate(uploaded, start=1)]
         try:
             self.s3.complete_multipart_upload(
                 Bucket=self.bucket, Key=key, UploadId=upload_id, MultipartUpload={"Parts": parts}

@@ -367,8 +367,8 @@ class _Multipart:
         self.key = key
         self.in_flight = max(1, in_flight)
         self.upload_id = blobs.start_multipart(key, content_type)
-        self.parts: list[Future[str]] = []
-        self.running: deque[Future[str]] = deque()
+        self.parts: list[Future[dict[str, str]]] = []
+        self.running: deque[Future[dict[str, str]]] = deque()
         self.pool = ThreadPoolExecutor(max_workers=self.in_flight, thread_name_prefix="artifact-part")
 
     def add(self, data: bytearray) -> None:
@@ -380,9 +380,9 @@ class _Multipart:
         self.running.append(future)
 
     def complete(self) -> None:
-        etags = [future.result() for future in self.parts]
+        uploaded = [future.result() for future in self.parts]
         self.pool.shutdown()
-        self.blobs.complete_multipart(self.key, self.upload_id, etags)
+        self.blobs.complete_multipart(self.key, self.upload_id, uploaded)
 
     def abort(self) -> None:
         self.pool.shutdown(wait=True, cancel_futures=True)

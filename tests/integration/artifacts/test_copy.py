@@ -30,7 +30,7 @@ class CrashingBlobs(BlobStore):
         super().__init__(inner.bucket, inner.s3)
         self.crash_on_part = crash_on_part
 
-    def upload_part(self, key: str, upload_id: str, number: int, data: bytes | bytearray) -> str:
+    def upload_part(self, key: str, upload_id: str, number: int, data: bytes | bytearray) -> dict[str, str]:
         if number == self.crash_on_part:
             raise Crash()
         return super().upload_part(key, upload_id, number, data)
