@@ -64,14 +64,16 @@ class Route:
         return {name: unquote(value) for name, value in found.groupdict().items()}
 
 
+READ_ONLY = frozenset({"GET"})
 ROUTES: tuple[Route, ...] = (
     Route("/webhooks/{connectionId}", INTAKE_HANDLER, frozenset({"POST"})),
-    Route("/api/{proxy+}", QUERY_HANDLER),
-    Route("/openapi.json", QUERY_HANDLER),
-    Route("/docs", QUERY_HANDLER),
-    Route("/docs/{proxy+}", QUERY_HANDLER),
-    Route("/console", QUERY_HANDLER),
-    Route("/console/{proxy+}", QUERY_HANDLER),
+    # The stack declares only GET on the query API's resources; so does the local gateway.
+    Route("/api/{proxy+}", QUERY_HANDLER, READ_ONLY),
+    Route("/openapi.json", QUERY_HANDLER, READ_ONLY),
+    Route("/docs", QUERY_HANDLER, READ_ONLY),
+    Route("/docs/{proxy+}", QUERY_HANDLER, READ_ONLY),
+    Route("/console", QUERY_HANDLER, READ_ONLY),
+    Route("/console/{proxy+}", QUERY_HANDLER, READ_ONLY),
 )
 
 
@@ -349,6 +351,8 @@ class _RequestHandler(BaseHTTPRequestHandler):
             self.wfile.write(response.body)
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _serve
+    # Any other method reaches the router too, which answers 405 (never the stdlib's 501).
+    do_TRACE = do_CONNECT = _serve
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
         pass  # one access line per request is printed by _serve
