@@ -54,7 +54,10 @@ def create_table_params(table_name: str) -> dict[str, Any]:
                     {"AttributeName": index.partition_key, "KeyType": "HASH"},
                     {"AttributeName": index.sort_key, "KeyType": "RANGE"},
                 ],
-                "Projection": {"ProjectionType": "INCLUDE", "NonKeyAttributes": list(index.non_key_attributes)},
+                "Projection": {
+                    "ProjectionType": "INCLUDE",
+                    "NonKeyAttributes": list(index.non_key_attributes),
+                },
             }
             for index in INDEXES
         ],

@@ -42,14 +42,14 @@ def receive_webhook(
     if len(body) > MAX_BODY_BYTES:
         raise PayloadTooLarge(f"body of {len(body)} bytes is over the {MAX_BODY_BYTES}-byte limit")
     scheme = WEBHOOK_SCHEMES[connection.provider]
-    delivery = Delivery(headers={k.lower(): v for k, v in headers.items()}, body=body, received_at=received_at)
+    delivery = Delivery(
+        headers={k.lower(): v for k, v in headers.items()}, body=body, received_at=received_at
+    )
     try:
         scheme.verify(delivery, secrets.resolve_all(connection.secrets))
     except SignatureError as error:
         metrics.add_metric(name="SignatureRejected", unit="Count", value=1)
-        logger.warning(
-            "webhook rejected", extra={"connection": connection.id, "reason": error.message}
-        )
+        logger.warning("webhook rejected", extra={"connection": connection.id, "reason": error.message})
         raise
     new = scheme.map(jsonutil.loads(body), delivery, connection)
     result = store.put(new)

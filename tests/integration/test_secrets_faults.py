@@ -89,7 +89,9 @@ def test_a_cold_start_during_an_outage_is_a_server_fault_not_a_401(store, manage
     headers, body = _signed_delivery("evt_cold")
     # When a correctly signed webhook arrives
     with pytest.raises(SecretsUnavailable) as raised:
-        receive_webhook("extend-aws", headers, body, datetime.now(UTC), config=CONFIG, secrets=resolver, store=store)
+        receive_webhook(
+            "extend-aws", headers, body, datetime.now(UTC), config=CONFIG, secrets=resolver, store=store
+        )
     # Then the sender sees a 5xx (it will retry), never a signature rejection, and nothing is stored
     assert raised.value.status_code == 503
     assert not isinstance(raised.value, SignatureError)
