@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 from urllib.parse import quote
 
@@ -38,10 +39,9 @@ class BlobStore:
             raise StoreUnavailable(f"blob store read failed: {type(error).__name__}") from None
 
     def delete(self, key: str) -> None:
-        try:
+        # Best effort: the bucket's lifecycle rules clean up what is left.
+        with contextlib.suppress(ClientError, BotoCoreError):
             self.s3.delete_object(Bucket=self.bucket, Key=key)
-        except (ClientError, BotoCoreError):
-            pass  # best effort: the lifecycle rules clean up what is left
 
     def presign_get(self, key: str, expires_in: int = 300, download_name: str | None = None) -> str:
         params = {"Bucket": self.bucket, "Key": key}
