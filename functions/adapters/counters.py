@@ -293,8 +293,14 @@ class CounterStore:
                 raise StoreUnavailable("counters unavailable (unprocessed items)")
 
     def replace_all(self, values: Mapping[CounterKey, Delta], tenant_id: str | None) -> int:
-        wanted = {counter_id(key): key for key in values}
+        wanted = {counter_id(key) for key in values}
         stale = [i for i in self._counter_ids(tenant_id) if i not in wanted]
+        written = self.put_all(values)
+        self._batch_write({"DeleteRequest": {"Key": {schema.PARTITION_KEY: {"S": i}}}} for i in stale)
+        return written
+
+    def put_all(self, values: Mapping[CounterKey, Delta]) -> int:
+        """Write these counter items whole (overwriting); the number written."""
         puts = []
         for key, delta in values.items():
             item = _key_attributes(key)
@@ -302,7 +308,6 @@ class CounterStore:
             item.update({name: {"SS": sorted(s)} for name, s in delta.sets.items() if s})
             puts.append({"PutRequest": {"Item": item}})
         self._batch_write(puts)
-        self._batch_write({"DeleteRequest": {"Key": {schema.PARTITION_KEY: {"S": i}}}} for i in stale)
         return len(puts)
 
     def mark_counted(self, event_ids: Iterable[str]) -> None:
