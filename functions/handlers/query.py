@@ -8,6 +8,7 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn, HTTPBearer
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from functions import jsonutil
@@ -65,9 +66,9 @@ From = Annotated[datetime | None, Query(alias="from", description="inclusive low
 To = Annotated[datetime | None, Query(description="inclusive upper bound of occurredAt")]
 
 
-def _responses(model: type, description: str, *, not_found: bool = False) -> dict[int, dict]:
+def _responses(model: type, description: str, *, not_found: bool = False) -> dict[int, OpenAPIResponse]:
     """The documented answers of a route: its model, 401, 422 (and 404 for one event)."""
-    found: dict[int, dict] = {
+    found: dict[int, OpenAPIResponse] = {
         200: {"description": description, "content": {"application/json": {"model": model}}},
         401: {
             "description": "missing or invalid API key",
