@@ -20,7 +20,7 @@ from functions import table_schema as schema
 from functions.adapters.counters import COUNTED_ATTRIBUTES, counted_from_item
 from functions.adapters.event_store import EventStore
 from functions.errors import StoreUnavailable
-from functions.logic.aggregating import Counted
+from functions.logic.aggregating import LATEST, Counted
 from functions.logic.query import Entry, Source, SourceKind
 from functions.models.event import CanonicalEvent, format_timestamp
 from functions.models.items import day_of, is_event_item
@@ -61,7 +61,8 @@ def bounds(
 ) -> tuple[str | None, str | None]:
     """Inclusive sort-value bounds of ``[start, end)`` and strictly below ``below``."""
     low = format_timestamp(start) if start is not None else None
-    highs = [_below(format_timestamp(end))] if end is not None else []
+    # The latest representable moment stands for "no end" (nothing is later).
+    highs = [_below(format_timestamp(end))] if end is not None and end < LATEST else []
     if below is not None:
         highs.append(_below(below))
     return low, min(highs) if highs else None

@@ -119,7 +119,7 @@ def _page_of(page: query.EventPage) -> EventList:
 def _range(start: datetime | None, to: datetime | None) -> tuple[datetime | None, datetime | None]:
     start, to = _utc(start), _utc(to)
     query.check_range(start, to)
-    return start, (to + aggregating.MICROSECOND if to is not None else None)
+    return start, (aggregating.later(to, aggregating.MICROSECOND) if to is not None else None)
 
 
 @app.get("/api/v1/events", summary="List Events", responses=_responses(EventList, "events, newest first"))

@@ -147,11 +147,11 @@ _LEVEL_FORMAT = {
     Level.HOUR: "%Y-%m-%dT%H",
     Level.MINUTE: "%Y-%m-%dT%H:%M",
 }
-_LEVEL_WIDTH = {Level.MONTH: 7, Level.DAY: 10, Level.HOUR: 13, Level.MINUTE: 16}
 
 
 def bucket_name(level: Level, moment: datetime) -> str:
-    return moment.strftime(_LEVEL_FORMAT[level])
+    # The year is padded by hand (strftime gives "1", not "0001"), as in event timestamps.
+    return f"{moment.year:04d}" + moment.strftime(_LEVEL_FORMAT[level].removeprefix("%Y"))
 
 
 @dataclass
@@ -310,6 +310,15 @@ MINUTE = timedelta(minutes=1)
 HOUR = timedelta(hours=1)
 DAY = timedelta(days=1)
 MICROSECOND = timedelta(microseconds=1)
+LATEST = datetime.max.replace(tzinfo=UTC)
+
+
+def later(moment: datetime, delta: timedelta) -> datetime:
+    """``moment + delta``, or the latest representable moment where that would overflow."""
+    try:
+        return moment + delta
+    except OverflowError:
+        return LATEST
 
 
 def _floor(moment: datetime, level: Level) -> datetime:
@@ -339,7 +348,7 @@ class Bucket:
 
     @property
     def end(self) -> datetime:
-        return self.start + _length(self.start, self.level)
+        return later(self.start, _length(self.start, self.level))
 
     def days(self) -> Iterator[str]:
         day = self.start
@@ -347,7 +356,7 @@ class Bucket:
             yield bucket_name(Level.DAY, day)
             if self.level is not Level.MONTH:
                 return
-            day += DAY
+            day = later(day, DAY)
 
 
 @dataclass(frozen=True)
@@ -364,7 +373,7 @@ def plan_range(start: datetime, end: datetime, days_with_events: set[str] | None
         return RangePlan([], [])
     inner_start = _floor(start, Level.MINUTE)
     if inner_start < start:
-        inner_start += MINUTE
+        inner_start = later(inner_start, MINUTE)
     inner_end = _floor(end, Level.MINUTE)
     if inner_start >= inner_end:
         edges = [(start, end)]
@@ -375,9 +384,10 @@ def plan_range(start: datetime, end: datetime, days_with_events: set[str] | None
         position = inner_start
         while position < inner_end:
             for level in Level:  # largest first
-                if _floor(position, level) == position and position + _length(position, level) <= inner_end:
+                following = later(position, _length(position, level))
+                if _floor(position, level) == position and following <= inner_end:
                     buckets.append(Bucket(level, position))
-                    position += _length(position, level)
+                    position = following
                     break
     if days_with_events is not None:
         buckets = [b for b in buckets if any(day in days_with_events for day in b.days())]
@@ -405,7 +415,7 @@ def day_bounds(days: Iterable[str]) -> tuple[datetime, datetime] | None:
         return None
     first = datetime.strptime(ordered[0], "%Y-%m-%d").replace(tzinfo=UTC)
     last = datetime.strptime(ordered[-1], "%Y-%m-%d").replace(tzinfo=UTC)
-    return first, last + DAY
+    return first, later(last, DAY)
 
 
 def iso(moment: datetime) -> str:

@@ -43,6 +43,7 @@ from functions.logic.aggregating import (
     correlation_key,
     days_with_events,
     dimension,
+    later,
     range_counts,
     resource_key,
 )
@@ -132,7 +133,7 @@ class ListFilters:
     @property
     def end(self) -> datetime | None:
         """The exclusive end of the range."""
-        return self.to + MICROSECOND if self.to is not None else None
+        return later(self.to, MICROSECOND) if self.to is not None else None
 
 
 @dataclass

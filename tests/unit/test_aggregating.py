@@ -92,6 +92,21 @@ def test_a_range_plan_covers_the_range_exactly_with_aligned_buckets(a: datetime,
     assert len(plan.buckets) - months <= 2 * (59 + 23 + 30)
 
 
+@pytest.mark.parametrize(
+    ("start", "end"),
+    [
+        (datetime(1, 1, 1, tzinfo=UTC), datetime(1, 3, 2, 0, 0, 30, tzinfo=UTC)),
+        (datetime(9999, 11, 30, 23, 0, 1, tzinfo=UTC), datetime.max.replace(tzinfo=UTC)),
+        (datetime(9999, 12, 31, 23, 59, 30, tzinfo=UTC), datetime.max.replace(tzinfo=UTC)),
+    ],
+)
+def test_ranges_at_the_ends_of_time_are_planned_with_padded_names(start: datetime, end: datetime) -> None:
+    plan = plan_range(start, end)
+    spans = _covered(plan.buckets, plan.edges)
+    assert spans[0][0] == start and spans[-1][1] == end
+    assert all(len(b.name.split("-")[0]) == 4 for b in plan.buckets)
+
+
 def test_thirty_days_need_at_most_two_hundred_buckets() -> None:
     start = datetime(2024, 3, 3, 7, 31, 12, 5, tzinfo=UTC)
     plan = plan_range(start, start + timedelta(days=30))

@@ -203,3 +203,24 @@ def test_from_and_to_are_inclusive_and_accept_offsets(hub: Hub, stored: list[Any
     # 20:02 UTC written as 22:02 at +02:00
     status, body = hub.get("/api/v1/events/aggregate", {"to": "2025-02-26T22:02:00.000000+02:00"})
     assert (status, body["total"]) == (200, 2)
+
+
+def test_events_and_bounds_at_the_ends_of_time_are_answered(hub: Hub) -> None:
+    # Given events in year 1 and in the last minute of year 9999
+    first = make_event(occurred_at="0001-01-01T00:00:00.000000Z")
+    last = make_event(occurred_at="9999-12-31T23:59:59.999999Z")
+    hub.put(first, last)
+    hub.aggregate()
+    # When ranges reach the ends of time
+    everything = {"from": "0001-01-01T00:00:00Z", "to": "9999-12-31T23:59:59.999999Z"}
+    # Then every route answers, with both events counted where the range holds them
+    assert hub.get("/api/v1/events/aggregate", everything)[1]["total"] == 2
+    assert hub.get("/api/v1/events/aggregate")[1]["total"] == 2
+    assert (
+        hub.get("/api/v1/events/stats/by-actor", {"from": "9999-12-31T23:59:30Z"})[1]["actors"][0]["total"]
+        == 1
+    )
+    status, body = hub.get("/api/v1/events", everything)
+    assert (status, body["total"], [e["id"] for e in body["events"]]) == (200, 2, [last.id, first.id])
+    status, body = hub.get("/api/v1/events", {"to": "0001-01-01T00:00:00Z"})
+    assert (status, body["total"], [e["id"] for e in body["events"]]) == (200, 1, [first.id])
