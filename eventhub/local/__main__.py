@@ -7,10 +7,12 @@ stops cleanly on Ctrl-C (SIGINT) or SIGTERM.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import signal
 import sys
 import threading
+from pathlib import Path
 from types import FrameType
 
 
@@ -38,6 +40,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="fraction of the handlers' DynamoDB writes that fail as throttled (default 0: off)",
     )
     parser.add_argument("--fault-seed", type=int, default=None, help="seed for the injected faults")
+    parser.add_argument(
+        "--fault-stats", default=None, help="on exit, write the injected faults per operation to this file"
+    )
+    parser.add_argument(
+        "--aws-endpoint-url",
+        default=None,
+        help="use this AWS endpoint (e.g. a separate moto server) instead of an embedded one",
+    )
     parser.add_argument("--quiet", action="store_true", help="no access log line per request")
     args = parser.parse_args(argv)
     if not 0 <= args.store_fault_rate <= 1:
@@ -63,6 +73,7 @@ def main(argv: list[str] | None = None) -> int:
         store_fault_rate=args.store_fault_rate,
         fault_seed=args.fault_seed,
         access_log=not args.quiet,
+        aws_endpoint_url=args.aws_endpoint_url,
     )
     try:
         stack.start()
@@ -78,6 +89,8 @@ def main(argv: list[str] | None = None) -> int:
             pass
     finally:
         print("stopping ...", file=sys.stderr, flush=True)
+        if args.fault_stats and stack.faults is not None:
+            Path(args.fault_stats).write_text(json.dumps(stack.faults.stats()))
         stack.stop()
     return 0
 

@@ -29,22 +29,33 @@ class StoreFaults:
         self._lock = threading.Lock()
         self.calls = 0
         self.injected = 0
+        self.injected_by_operation: dict[str, int] = {}
 
     def set_rate(self, rate: float) -> None:
         if not 0.0 <= rate <= 1.0:
             raise ValueError(f"store fault rate must be between 0 and 1, got {rate}")
         self.rate = rate
 
-    def _should_fail(self) -> bool:
+    def _should_fail(self, operation: str) -> bool:
         with self._lock:
             self.calls += 1
             if self.rate > 0 and self._random.random() < self.rate:
                 self.injected += 1
+                self.injected_by_operation[operation] = self.injected_by_operation.get(operation, 0) + 1
                 return True
             return False
 
+    def stats(self) -> dict[str, Any]:
+        with self._lock:
+            return {
+                "rate": self.rate,
+                "calls": self.calls,
+                "injected": self.injected,
+                "injectedByOperation": dict(self.injected_by_operation),
+            }
+
     def _before_call(self, model: Any, **_: Any) -> None:
-        if model.name in self.operations and self._should_fail():
+        if model.name in self.operations and self._should_fail(model.name):
             raise ClientError(
                 {
                     "Error": {"Code": THROTTLED, "Message": "injected fault: throughput exceeded"},

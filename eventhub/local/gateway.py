@@ -361,6 +361,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
 class GatewayServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = 128  # the stdlib's 5 resets connections under a few dozen concurrent senders
 
     def __init__(self, address: tuple[str, int], gateway: Gateway, *, access_log: bool = True) -> None:
         self.gateway = gateway

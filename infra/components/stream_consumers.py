@@ -17,23 +17,15 @@ from aws_cdk import aws_sqs as sqs
 from cdk_nag import NagPackSuppression, NagSuppressions
 from constructs import Construct
 
-from functions import table_schema as schema
-from functions.models.items import EVENT_KIND
+from functions.models.items import AGGREGATOR_STREAM_FILTER, COPIER_STREAM_FILTER
 from infra import constants as c
 from infra.components.queues import terminal_queue
 
-PENDING_ARTIFACTS_ATTRIBUTE = "pendingArtifacts"
-
-# New or changed items that still have artifacts to copy (functions/models/items.py).
-COPIER_FILTER: dict[str, Any] = {
-    "eventName": ["INSERT", "MODIFY"],
-    "dynamodb": {"NewImage": {PENDING_ARTIFACTS_ATTRIBUTE: {"N": [{"numeric": [">", 0]}]}}},
-}
-# New events only: counters, checkpoints and other items are not counted.
-AGGREGATOR_FILTER: dict[str, Any] = {
-    "eventName": ["INSERT"],
-    "dynamodb": {"NewImage": {schema.KIND_ATTRIBUTE: {"S": [EVENT_KIND]}}},
-}
+# The same filters drive the local stream dispatcher (functions/models/items.py), so what the
+# stack invokes and what a local run invokes cannot drift apart. Stream records carry numbers as
+# strings, so the copier's "pending artifacts > 0" is "present and not '0'".
+COPIER_FILTER: dict[str, Any] = COPIER_STREAM_FILTER
+AGGREGATOR_FILTER: dict[str, Any] = AGGREGATOR_STREAM_FILTER
 
 
 def _consume_stream(

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from eventhub.local.streams import matches
 from functions.models.event import Artifact, CanonicalEvent
 from functions.models.items import to_item
 from tests.infrastructure.template import Synthesized, function_id
@@ -22,21 +23,9 @@ def _mapping(synthesized: Synthesized, function: str) -> dict[str, Any]:
     return mapping
 
 
-def _matches(pattern: Any, value: Any) -> bool:
-    """The subset of Lambda event-filter syntax the stack uses: value lists, nested keys, numeric >."""
-    if isinstance(pattern, dict):
-        return isinstance(value, dict) and all(
-            k in value and _matches(p, value[k]) for k, p in pattern.items()
-        )
-    for option in pattern:
-        if isinstance(option, dict) and "numeric" in option:
-            operator, bound = option["numeric"]
-            assert operator == ">"
-            if float(value) > bound:
-                return True
-        elif option == value:
-            return True
-    return False
+def _matches(pattern: Any, record: Any) -> bool:
+    """Lambda's event-filter rules, as the local stream dispatcher implements them."""
+    return matches(pattern, record)
 
 
 def _record(event_name: str, image: dict[str, Any]) -> dict[str, Any]:
