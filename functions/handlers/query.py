@@ -64,10 +64,11 @@ Offset = Annotated[int, Query(ge=0, description="events to skip")]
 Cursor = Annotated[str | None, Query(description="`nextCursor` of the previous page")]
 From = Annotated[datetime | None, Query(alias="from", description="inclusive lower bound of occurredAt")]
 To = Annotated[datetime | None, Query(description="inclusive upper bound of occurredAt")]
+UNROUTABLE = "a path parameter with characters no route accepts (control characters, '/')"
 
 
-def _responses(model: type, description: str, *, not_found: bool = False) -> dict[int, OpenAPIResponse]:
-    """The documented answers of a route: its model, 401, 422 (and 404 for one event)."""
+def _responses(model: type, description: str, *, not_found: str = "") -> dict[int, OpenAPIResponse]:
+    """The documented answers of a route: its model, 401, 422, and 404 where it has one."""
     found: dict[int, OpenAPIResponse] = {
         200: {"description": description, "content": {"application/json": {"model": model}}},
         401: {
@@ -81,7 +82,7 @@ def _responses(model: type, description: str, *, not_found: bool = False) -> dic
     }
     if not_found:
         found[404] = {
-            "description": "no such event (or another tenant's)",
+            "description": not_found,
             "content": {"application/json": {"model": ErrorBody}},
         }
     return found
@@ -100,9 +101,15 @@ def _counters() -> CounterStore:
 
 
 def _utc(moment: datetime | None) -> datetime | None:
+    """In UTC; an offset that pushes a moment past year 1 or 9999 is clamped to that end."""
     if moment is None:
         return None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        return datetime.min.replace(tzinfo=UTC) if moment.year == 1 else aggregating.LATEST
 
 
 def _page_of(page: query.EventPage) -> EventList:
@@ -167,7 +174,7 @@ def aggregate_events(start: From = None, to: To = None) -> Aggregate:
 @app.get(
     "/api/v1/events/correlation/<correlation_id>",
     summary="List Events By Correlation",
-    responses=_responses(EventList, "one flow's events, newest first"),
+    responses=_responses(EventList, "one flow's events, newest first", not_found=UNROUTABLE),
 )
 @tracer.capture_method
 def list_by_correlation(
@@ -183,7 +190,7 @@ def list_by_correlation(
 @app.get(
     "/api/v1/events/resource/<resource_type>/<resource_id>",
     summary="List Events By Resource",
-    responses=_responses(EventList, "one resource's events, newest first"),
+    responses=_responses(EventList, "one resource's events, newest first", not_found=UNROUTABLE),
 )
 @tracer.capture_method
 def list_by_resource(
@@ -225,7 +232,9 @@ def stats_by_actor(start: From = None, to: To = None) -> ActorStatsList:
 
 
 @app.get(
-    "/api/v1/events/<event_id>", summary="Get Event", responses=_responses(Event, "one event", not_found=True)
+    "/api/v1/events/<event_id>",
+    summary="Get Event",
+    responses=_responses(Event, "one event", not_found="no such event (or another tenant's)"),
 )
 @tracer.capture_method
 def get_event(event_id: Annotated[str, Path(pattern=UUID_PATTERN)]) -> Event:
@@ -258,6 +267,11 @@ def _invalid_query(error: query.InvalidQuery) -> Response:
 @app.exception_handler(HubError)
 def _hub_error(error: HubError) -> Response:
     return error_response(error)
+
+
+@app.not_found
+def _no_route(_: Exception) -> Response:
+    return error_response(NotFound("no such route"))
 
 
 @app.exception_handler(RequestValidationError)

@@ -284,7 +284,10 @@ def _page(
 ) -> EventPage:
     below = decode_cursor(page.cursor, fingerprint) if page.cursor else None
     want = page.offset + page.limit + 1
-    entries = _read(index, sources, merge, extra, filters, below, want)
+    if page.offset and not page.cursor and page.offset >= total:
+        entries: list[Entry] = []  # past the end (total is exact): nothing to read, however deep
+    else:
+        entries = _read(index, sources, merge, extra, filters, below, want)
     shown = entries[page.offset : page.offset + page.limit]
     has_next = len(entries) > page.offset + page.limit
     events = index.fetch([entry.id for entry in shown])

@@ -182,3 +182,12 @@ def test_a_cursor_page_reads_no_more_than_one_page_however_deep(hub: Hub) -> Non
     hub.store.meter.reset()
     hub.get("/api/v1/events", {"event_type": "webset.created", "limit": 5, "offset": 55})
     assert hub.store.meter.by_operation["Query:byType"] == 60
+
+
+def test_an_offset_past_the_end_reads_no_events(hub: Hub) -> None:
+    hub.put(*(make_event(occurred_at=START + timedelta(minutes=n)) for n in range(12)))
+    hub.aggregate()
+    hub.store.meter.reset()
+    status, body = hub.get("/api/v1/events", {"offset": 10**12, "limit": 100})
+    assert (status, body["events"], body["hasNext"], body["total"]) == (200, [], False, 12)
+    assert not any(name.startswith("Query:") for name in hub.store.meter.by_operation)
