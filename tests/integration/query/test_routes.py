@@ -224,3 +224,15 @@ def test_events_and_bounds_at_the_ends_of_time_are_answered(hub: Hub) -> None:
     assert (status, body["total"], [e["id"] for e in body["events"]]) == (200, 2, [last.id, first.id])
     status, body = hub.get("/api/v1/events", {"to": "0001-01-01T00:00:00Z"})
     assert (status, body["total"], [e["id"] for e in body["events"]]) == (200, 1, [first.id])
+
+
+def test_offsets_that_push_a_time_past_year_1_or_9999_are_clamped(hub: Hub, stored: list[Any]) -> None:
+    status, body = hub.get("/api/v1/events", {"from": "0001-01-01T00:00:01+05:07"})
+    assert (status, body["total"]) == (200, 3)
+    status, body = hub.get("/api/v1/events/aggregate", {"to": "9999-12-31T23:59:00-01:00"})
+    assert (status, body["total"]) == (200, 3)
+
+
+def test_a_path_no_route_accepts_is_a_json_404(hub: Hub) -> None:
+    status, body = hub.get("/api/v1/events/correlation/a\x16b")
+    assert (status, body["error"]) == (404, "not_found")
