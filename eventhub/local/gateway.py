@@ -230,11 +230,12 @@ class Gateway:
             return json_response(503, {"status": "starting"})
         found = find_route(self.routes, path)
         if found is None:
-            return json_response(404, {"message": f"no route for {method} {path}"})
+            return json_response(404, {"error": "not_found", "message": f"no route for {method} {path}"})
         route, params = found
         if route.methods is not None and method not in route.methods:
             allow = ", ".join(sorted(route.methods))
-            return json_response(405, {"message": f"{method} is not allowed on {path}"}, [("Allow", allow)])
+            body = {"error": "method_not_allowed", "message": f"{method} is not allowed on {path}"}
+            return json_response(405, body, [("Allow", allow)])
         if len(body) > MAX_EVENT_BYTES:
             return too_large(len(body), "request body")
         event = proxy_event(
@@ -351,8 +352,13 @@ class _RequestHandler(BaseHTTPRequestHandler):
             self.wfile.write(response.body)
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _serve
-    # Any other method reaches the router too, which answers 405 (never the stdlib's 501).
-    do_TRACE = do_CONNECT = _serve
+
+    def __getattr__(self, name: str) -> Any:
+        # Any other method (TRACE, QUERY, ...) reaches the router too, which answers 405 as API
+        # Gateway does for a method a resource lacks, never the stdlib's 501.
+        if name.startswith("do_"):
+            return self._serve
+        raise AttributeError(name)
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
         pass  # one access line per request is printed by _serve

@@ -13,6 +13,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Path
 
 from functions.adapters import factory
 from functions.errors import NotFound
+from functions.handlers.documented import responses
 from functions.logic.auth import authenticate
 from functions.models.api import ArtifactInfo, ArtifactList
 from functions.models.event import ArtifactStatus, CanonicalEvent
@@ -20,6 +21,7 @@ from functions.observability import tracer
 
 UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 DOWNLOAD_SECONDS = 300
+NO_EVENT = "no such event (or another tenant's)"
 
 router = Router()
 
@@ -32,7 +34,11 @@ def _event(event_id: str) -> CanonicalEvent:
     return event
 
 
-@router.get("/api/v1/events/<event_id>/artifacts")
+@router.get(
+    "/api/v1/events/<event_id>/artifacts",
+    summary="List an event's artifacts",
+    responses=responses(ArtifactList, "the event's result files", not_found=NO_EVENT),
+)
 @tracer.capture_method
 def list_artifacts(event_id: Annotated[str, Path(pattern=UUID_PATTERN)]) -> ArtifactList:
     event = _event(event_id)
@@ -42,7 +48,16 @@ def list_artifacts(event_id: Annotated[str, Path(pattern=UUID_PATTERN)]) -> Arti
     )
 
 
-@router.get("/api/v1/events/<event_id>/artifacts/<n>")
+@router.get(
+    "/api/v1/events/<event_id>/artifacts/<n>",
+    summary="Download an artifact",
+    responses=responses(
+        None,
+        "redirect (Location) to a short-lived presigned GET of our copy",
+        status=302,
+        not_found="no such event, no such artifact, or no copy of it yet",
+    ),
+)
 @tracer.capture_method
 def download_artifact(
     event_id: Annotated[str, Path(pattern=UUID_PATTERN)], n: Annotated[int, Path(ge=0, le=999)]

@@ -8,7 +8,6 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn, HTTPBearer
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
-from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from functions import jsonutil
@@ -18,6 +17,7 @@ from functions.adapters.event_index import EventIndex
 from functions.errors import HubError, NotFound, Unauthorized
 from functions.handlers.artifact_routes import router as artifact_router
 from functions.handlers.console_routes import router as console_router
+from functions.handlers.documented import responses as _responses
 from functions.handlers.http import error_response
 from functions.logic import aggregating, query
 from functions.logic.auth import authenticate
@@ -25,7 +25,6 @@ from functions.models.api import (
     ActorStats,
     ActorStatsList,
     Aggregate,
-    ErrorBody,
     Event,
     EventList,
     KeyCount,
@@ -65,27 +64,6 @@ Cursor = Annotated[str | None, Query(description="`nextCursor` of the previous p
 From = Annotated[datetime | None, Query(alias="from", description="inclusive lower bound of occurredAt")]
 To = Annotated[datetime | None, Query(description="inclusive upper bound of occurredAt")]
 UNROUTABLE = "a path parameter with characters no route accepts (control characters, '/')"
-
-
-def _responses(model: type, description: str, *, not_found: str = "") -> dict[int, OpenAPIResponse]:
-    """The documented answers of a route: its model, 401, 422, and 404 where it has one."""
-    found: dict[int, OpenAPIResponse] = {
-        200: {"description": description, "content": {"application/json": {"model": model}}},
-        401: {
-            "description": "missing or invalid API key",
-            "content": {"application/json": {"model": ErrorBody}},
-        },
-        422: {
-            "description": "invalid parameter",
-            "content": {"application/json": {"model": ValidationErrorBody}},
-        },
-    }
-    if not_found:
-        found[404] = {
-            "description": not_found,
-            "content": {"application/json": {"model": ErrorBody}},
-        }
-    return found
 
 
 def tenant() -> str:
