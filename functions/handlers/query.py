@@ -1,12 +1,12 @@
 """The query API: GET /api/v1/events… over the event store, scoped to the caller's tenant."""
 # No "from __future__ import annotations" here: Powertools validation reads the annotations at runtime.
 
+import functools
 from datetime import UTC, datetime
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
-from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn, HTTPBearer
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -39,22 +39,34 @@ API_TITLE = "Event hub query API"
 API_VERSION = "1.0.0"
 
 app = APIGatewayRestResolver(enable_validation=True)
-app.configure_openapi(
-    title=API_TITLE,
-    version=API_VERSION,
-    description=(
-        "The VAI events API surface over every provider's stored events, scoped to the API key's "
-        "tenant. Lists are newest first; `total` is exact; `nextCursor` continues a list at any "
-        "depth for the cost of one page. `from`/`to` are inclusive ISO 8601 times (UTC if no offset)."
-    ),
-    security_schemes={
-        "apiKey": APIKey(name="X-API-Key", in_=APIKeyIn.header),
-        "bearer": HTTPBearer(),
-        "cookie": APIKey(name="vai_token", in_=APIKeyIn.cookie),
-    },
-    security=[{"apiKey": []}, {"bearer": []}, {"cookie": []}],
-)
-app.enable_swagger(path="/docs")  # Swagger UI with its assets inlined: works offline
+DOCUMENT_PATHS = ("/openapi.json", "/docs")
+
+
+@functools.cache
+def _configure_openapi() -> None:
+    """Title, description, security schemes and the Swagger UI route. Done on the first request
+    for /openapi.json or /docs: Powertools' OpenAPI models cost ~120 ms to import, and no other
+    request needs them."""
+    from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn, HTTPBearer
+
+    app.configure_openapi(
+        title=API_TITLE,
+        version=API_VERSION,
+        description=(
+            "The VAI events API surface over every provider's stored events, scoped to the API key's "
+            "tenant. Lists are newest first; `total` is exact; `nextCursor` continues a list at any "
+            "depth for the cost of one page. `from`/`to` are inclusive ISO 8601 times (UTC if no offset)."
+        ),
+        security_schemes={
+            "apiKey": APIKey(name="X-API-Key", in_=APIKeyIn.header),
+            "bearer": HTTPBearer(),
+            "cookie": APIKey(name="vai_token", in_=APIKeyIn.cookie),
+        },
+        security=[{"apiKey": []}, {"bearer": []}, {"cookie": []}],
+    )
+    app.enable_swagger(path="/docs")  # Swagger UI with its assets inlined: works offline
+
+
 app.include_router(console_router)  # GET /console: the events console
 app.include_router(artifact_router)  # GET /api/v1/events/{event_id}/artifacts[/{n}]
 
@@ -229,6 +241,7 @@ def openapi_document() -> Response[str]:
 
 def openapi_json() -> str:
     """The OpenAPI document of this API, generated from the routes and their models."""
+    _configure_openapi()
     return app.get_openapi_json_schema()
 
 
@@ -275,4 +288,6 @@ def _validation_error(error: RequestValidationError) -> Response:
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict, context: LambdaContext) -> dict:
+    if str(event.get("path", "")).startswith(DOCUMENT_PATHS):
+        _configure_openapi()
     return app.resolve(event, context)
