@@ -347,44 +347,46 @@ class EventStore:
         """Move the checkpoint forward to ``position`` (same fixed-width ISO 8601 form, so strings
         compare as times). The write is conditional on the stored position being earlier: two runs
         can never move it backwards. False when it already stands at or past ``position``."""
-        try:
-            self.ddb.put_item(
-                TableName=self.table,
-                Item={
-                    schema.PARTITION_KEY: {"S": f"{CHECKPOINT_KIND}#{connection_id}"},
-                    schema.KIND_ATTRIBUTE: {"S": CHECKPOINT_KIND},
-                    "position": {"S": position},
-                    "runId": {"S": run_id},
-                    "updatedAt": {"S": updated_at},
-                },
-                ConditionExpression="attribute_not_exists(#id) OR #position < :position",
-                ExpressionAttributeNames={"#id": schema.PARTITION_KEY, "#position": "position"},
-                ExpressionAttributeValues={":position": {"S": position}},
-            )
-        except ClientError as error:
-            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                return False
-            raise _unavailable(error) from None
-        except BotoCoreError as error:
-            raise _unavailable(error) from None
-        return True
+        return self._put_if(
+            {
+                schema.PARTITION_KEY: {"S": f"{CHECKPOINT_KIND}#{connection_id}"},
+                schema.KIND_ATTRIBUTE: {"S": CHECKPOINT_KIND},
+                "position": {"S": position},
+                "runId": {"S": run_id},
+                "updatedAt": {"S": updated_at},
+            },
+            "attribute_not_exists(#id) OR #position < :position",
+            {"#id": schema.PARTITION_KEY, "#position": "position"},
+            {":position": {"S": position}},
+        )
 
     def acquire_lease(self, name: str, owner: str, *, seconds: float, now: float) -> bool:
         """Take the lease ``name`` for ``seconds`` if nobody holds an unexpired one (conditional put)."""
         until = int(now + seconds) + 1
+        return self._put_if(
+            {
+                schema.PARTITION_KEY: {"S": f"{LOCK_KIND}#{name}"},
+                schema.KIND_ATTRIBUTE: {"S": LOCK_KIND},
+                "owner": {"S": owner},
+                "leaseUntil": {"N": str(until)},
+                schema.TTL_ATTRIBUTE: {"N": str(until + 86_400)},
+            },
+            "attribute_not_exists(#id) OR #until < :now",
+            {"#id": schema.PARTITION_KEY, "#until": "leaseUntil"},
+            {":now": {"N": str(int(now))}},
+        )
+
+    def _put_if(
+        self, item: dict[str, Any], condition: str, names: dict[str, str], values: dict[str, Any]
+    ) -> bool:
+        """A conditional put of a bookkeeping item: False when the condition does not hold."""
         try:
             self.ddb.put_item(
                 TableName=self.table,
-                Item={
-                    schema.PARTITION_KEY: {"S": f"{LOCK_KIND}#{name}"},
-                    schema.KIND_ATTRIBUTE: {"S": LOCK_KIND},
-                    "owner": {"S": owner},
-                    "leaseUntil": {"N": str(until)},
-                    schema.TTL_ATTRIBUTE: {"N": str(until + 86_400)},
-                },
-                ConditionExpression="attribute_not_exists(#id) OR #until < :now",
-                ExpressionAttributeNames={"#id": schema.PARTITION_KEY, "#until": "leaseUntil"},
-                ExpressionAttributeValues={":now": {"N": str(int(now))}},
+                Item=item,
+                ConditionExpression=condition,
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
             )
         except ClientError as error:
             if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
