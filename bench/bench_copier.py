@@ -1,6 +1,6 @@
 """Artifact copier: a large file from a local HTTP server into moto server's S3.
 
-Each copy runs in a fresh process, so its peak RSS growth (``ru_maxrss`` after the copy minus
+Each copy runs in a fresh process, so its peak RSS growth (``VmHWM`` after the copy minus
 the RSS just before it) is the copy's own. Two ways, side by side in one run:
 
 - ours: ``functions.logic.copying.copy_pending_artifacts`` — SSRF check, GET streamed into an
@@ -85,6 +85,16 @@ def _rss() -> int:
     return psutil.Process().memory_info().rss
 
 
+def _peak_rss() -> int:
+    """This process image's peak RSS (VmHWM). Not ``ru_maxrss``: Linux carries that across
+    exec, so a child spawned by a large parent would report the parent's peak."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
 def _child(args: argparse.Namespace) -> None:
     import boto3
 
@@ -119,7 +129,7 @@ def _child(args: argparse.Namespace) -> None:
         s3.upload_fileobj(response, args.bucket, f"baseline/{args.size}")
         response.release_conn()
         seconds = time.perf_counter() - started
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    peak = _peak_rss()
     print(json.dumps({"seconds": seconds, "growth": max(0, peak - before)}))
 
 
