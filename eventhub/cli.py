@@ -390,6 +390,20 @@ class Options:
             self._client = ApiClient(target, timeout=self.timeout)
         return self._client
 
+    def deployed(self) -> Any:
+        """The deployed stack of --stack-outputs or --stack (an ``eventhub.deployed.DeployedStack``),
+        or None: the maintenance commands then work on the local stack."""
+        if self.stack_outputs is None and self.stack_name is None:
+            return None
+        from eventhub.deployed import DeployedStack
+
+        return DeployedStack.open(
+            stack_outputs=self.stack_outputs,
+            stack_name=self.stack_name,
+            profile=self.profile,
+            region=self.region,
+        )
+
 
 def _options(ctx: typer.Context) -> Options:
     root = ctx.find_root()
@@ -691,7 +705,8 @@ def backfill(
         float, typer.Option(min=1.0, help="Stop after this long; the same command resumes where it stopped.")
     ] = 900.0,
 ) -> None:
-    """Read a VAI or Exa connection's events over a window again, into the local stack of --api-url.
+    """Read a VAI or Exa connection's events over a window again, into the local stack of --api-url
+    or the deployed stack of --stack/--stack-outputs (secrets of --config from Secrets Manager).
 
     Resumable: the window is read in chunks under its own checkpoint, so running the same command
     again continues after the last chunk stored. Events already stored are counted as duplicates.
@@ -706,9 +721,16 @@ def backfill(
         )
     frm, to = time_range(start, end)
     assert frm is not None and to is not None
-    port = _local_port(options, "backfill")
+    deployed = options.deployed()
+    port = 0 if deployed is not None else _local_port(options, "backfill")
     summary = run_backfill(
-        options.config, connection, parse_moment(frm, "--from"), parse_moment(to, "--to"), port, max_seconds
+        options.config,
+        connection,
+        parse_moment(frm, "--from"),
+        parse_moment(to, "--to"),
+        port,
+        max_seconds,
+        deployed=deployed,
     )
     out.print(summary.line(), markup=False)
     if summary.outcome == "partial":
@@ -720,22 +742,30 @@ def backfill(
 
 
 def run_backfill(
-    config_path: Path, connection_id: str, start: datetime, end: datetime, port: int, max_seconds: float
+    config_path: Path,
+    connection_id: str,
+    start: datetime,
+    end: datetime,
+    port: int,
+    max_seconds: float,
+    *,
+    deployed: Any = None,
 ) -> Any:
-    """Backfill through the store of the local stack serving ``port``, with a progress bar."""
+    """Backfill through the store of the local stack serving ``port`` (or of ``deployed``, a
+    DeployedStack), with a progress bar."""
+    from botocore.exceptions import BotoCoreError, ClientError
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from functions.adapters import factory
-    from functions.adapters.http_client import ProviderAuthFailed, shared_client
+    from functions.adapters.http_client import ProviderAuthFailed
     from functions.errors import HubError, UnknownConnection
-    from functions.logic.polling import PollServices, RunBudget
+    from functions.logic.polling import RunBudget
     from functions.logic.polling import backfill as backfill_window
 
     span = max((end - start).total_seconds(), 1.0)
     columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"))
     try:
         with (
-            local_stack_store(config_path, port),
+            poll_services(config_path, port, deployed) as (services, config),
             Progress(*columns, TimeElapsedColumn(), console=err, transient=True) as bar,
         ):
             task = bar.add_task(f"{connection_id}: backfill", total=span)
@@ -745,14 +775,11 @@ def run_backfill(
                 done = (position - start).total_seconds() if position is not None else None
                 bar.update(task, description=described, completed=done)
 
-            services = PollServices(
-                store=factory.event_store(), http=shared_client(), secrets=factory.secret_resolver()
-            )
             return backfill_window(
                 connection_id,
                 start=start,
                 end=end,
-                config=factory.hub_config(),
+                config=config,
                 services=services,
                 budget=RunBudget.for_seconds(max_seconds),
                 progress=progress,
@@ -765,6 +792,38 @@ def run_backfill(
         ) from None
     except HubError as error:
         raise CliError(f"backfill failed: {error.message}") from None
+    except (BotoCoreError, ClientError) as error:
+        raise CliError(f"backfill failed: {error}") from None
+
+
+@contextmanager
+def poll_services(config_path: Path, port: int, deployed: Any) -> Iterator[tuple[Any, Any]]:
+    """(PollServices, HubConfig) on the local stack serving ``port``, or on ``deployed``: its
+    table and bucket, and --config's secrets read from Secrets Manager, with its session."""
+    from functions.adapters.http_client import shared_client
+    from functions.logic.polling import PollServices
+
+    if deployed is None:
+        from functions.adapters import factory
+
+        with local_stack_store(config_path, port):
+            services = PollServices(
+                store=factory.event_store(), http=shared_client(), secrets=factory.secret_resolver()
+            )
+            yield services, factory.hub_config()
+        return
+    from functions.models.config import load_config
+    from functions.observability import logger
+
+    logger.setLevel("ERROR")
+    try:
+        config = load_config(config_path)
+    except Exception as error:
+        raise CliError(f"{config_path}: cannot read the configuration ({error})", EXIT_BAD_INPUT) from None
+    services = PollServices(
+        store=deployed.event_store(), http=shared_client(), secrets=deployed.secret_resolver()
+    )
+    yield services, config
 
 
 @contextmanager
@@ -794,12 +853,17 @@ def local_stack_store(config_path: Path, port: int) -> Iterator[Any]:
 @app.command()
 @reported
 def replay(ctx: typer.Context) -> None:
-    """Redrive the local stack's dead-letter queues and report what was done: spilled events back
-    into the store, failed copies copied again, failed aggregator batches counted again."""
+    """Redrive the dead-letter queues and report what was done: spilled events back into the
+    store, failed copies copied again, failed aggregator batches counted again (and, deployed,
+    failed scheduled polls run again). The local stack, or the deployed one of --stack."""
     options = _options(ctx)
-    port = _local_port(options, "replay")
-    with local_stack_store(options.config, port) as stack:
-        lines, left = redrive_all(stack)
+    deployed = options.deployed()
+    if deployed is not None:
+        lines, left = redrive_deployed(deployed, options.config)
+    else:
+        port = _local_port(options, "replay")
+        with local_stack_store(options.config, port) as stack:
+            lines, left = redrive_all(stack)
     for line in lines:
         out.print(line, markup=False)
     if left:
@@ -834,16 +898,95 @@ def redrive_all(stack: Any) -> tuple[list[str], int]:
     return lines, left
 
 
-def redrive_stream_failures(stack: Any, subscription: Any) -> tuple[int, int, int]:
-    """Lambda's on-failure messages of one stream consumer: read the batch's records back from the
-    stream and hand them over again. A message goes only once its records went through."""
+def redrive_deployed(deployed: Any, config_path: Path) -> tuple[list[str], int]:
+    """The deployed stack's queues, redriven from here with its session: spilled events mapped
+    and stored by the poller's recovery logic, failed batches and polls handed to their function
+    again. One line per queue, and how many messages stay."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from eventhub.deployed import FAILURE_QUEUE_OUTPUTS
+    from eventhub.local.streams import local_subscriptions
+    from functions.adapters.spill import SpillQueue
+    from functions.errors import HubError
+    from functions.logic.polling.recovery import restore_spilled
+    from functions.models.config import load_config
+    from functions.observability import logger
+
+    logger.setLevel("ERROR")
+    try:
+        config = load_config(config_path)
+    except Exception as error:
+        raise CliError(f"{config_path}: cannot read the configuration ({error})", EXIT_BAD_INPUT) from None
+    store = deployed.event_store()
+    spill = SpillQueue(deployed.output("SpillQueueUrl"), deployed.client("sqs"), store.blobs)
+    try:
+        report = restore_spilled(spill, store, config, wait_seconds=0)
+        lines = [
+            f"spilled events: {report.restored} restored, {report.duplicates} already stored, "
+            f"{report.left_in_queue} left in the queue (cannot be mapped)"
+        ]
+        left = report.left_in_queue
+        names = {"copier": "failed copies", "aggregator": "failed aggregator batches"}
+        for subscription in local_subscriptions():
+            url = deployed.output(FAILURE_QUEUE_OUTPUTS[subscription.name])
+            redriven, records, kept = redrive_stream_failures(deployed, subscription, url=url)
+            lines.append(
+                f"{names[subscription.name]}: {redriven} batch(es) of {records} record(s) redriven, "
+                f"{kept} left in the queue"
+            )
+            left += kept
+        polls, kept = redrive_failed_polls(deployed)
+        lines.append(f"failed scheduled polls: {polls} run again, {kept} left in the queue")
+        left += kept
+    except (HubError, BotoCoreError, ClientError) as error:
+        raise CliError(f"replay stopped: {getattr(error, 'message', None) or error}") from None
+    return lines, left
+
+
+def redrive_failed_polls(deployed: Any) -> tuple[int, int]:
+    """EventBridge Scheduler's dead letters of the poller (the schedule's ``{"connectionId"}``
+    input): the poller invoked again with it; a message goes once that run did not fail."""
+    from eventhub.deployed import FUNCTION_OUTPUTS
+
+    poller = next(h for h, key in FUNCTION_OUTPUTS.items() if key == "PollerFunctionName")
+    sqs, url = deployed.client("sqs"), deployed.output("PollerDlqQueueUrl")
+    done = 0
+    kept: list[str] = []
+    while True:
+        messages = sqs.receive_message(
+            QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0, VisibilityTimeout=300
+        ).get("Messages", [])
+        if not messages:
+            break
+        for message in messages:
+            try:
+                request = json.loads(message["Body"])
+                summary = deployed.invoke(poller, {"connectionId": str(request["connectionId"])})
+                ok = not isinstance(summary, dict) or summary.get("outcome") not in ("failed", "auth_failed")
+            except (CliError, ValueError, KeyError, TypeError):
+                ok = False
+            if ok:
+                sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+                done += 1
+            else:
+                kept.append(message["ReceiptHandle"])
+    for handle in kept:
+        sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=handle, VisibilityTimeout=0)
+    return done, len(kept)
+
+
+def redrive_stream_failures(stack: Any, subscription: Any, *, url: str | None = None) -> tuple[int, int, int]:
+    """Lambda's on-failure messages of one stream consumer (the queue at ``url``, or the local
+    queue of the subscription): read the batch's records back from the stream and hand them over
+    again. A message goes only once its records went through."""
     from botocore.exceptions import ClientError
 
     sqs = stack.client("sqs")
-    try:
-        url = sqs.get_queue_url(QueueName=subscription.on_failure_queue)["QueueUrl"]
-    except ClientError:
-        return 0, 0, 0  # no such queue: nothing ever failed
+    if url is None:
+        try:
+            url = sqs.get_queue_url(QueueName=subscription.on_failure_queue)["QueueUrl"]
+        except ClientError:
+            return 0, 0, 0  # no such queue: nothing ever failed
     streams = stack.client("dynamodbstreams")
     redriven = records_total = 0
     kept: list[str] = []
@@ -931,9 +1074,14 @@ def recopy(
     ctx: typer.Context,
     event_id: Annotated[str, typer.Argument(help="The event whose artifacts to copy again.")],
 ) -> None:
-    """Copy an event's failed, expired or refused artifacts again (the local stack of --api-url)."""
+    """Copy an event's failed, expired or refused artifacts again: the local stack of --api-url,
+    or the copier function of the deployed stack of --stack/--stack-outputs."""
     if not UUID.match(event_id.strip()):
         raise CliError(f"{event_id!r} is not an event id (a uuid)", EXIT_BAD_INPUT)
+    deployed = _options(ctx).deployed()
+    if deployed is not None:
+        _finish(recopy_deployed(deployed, event_id.strip().lower()))
+        return
     port = _local_port(_options(ctx), "recopy")
     _finish(delegate("recopy", ["--event", event_id.strip().lower(), "--port", str(port), *ctx.args]))
 
@@ -941,8 +1089,53 @@ def recopy(
 @app.command("rebuild-counters", context_settings=PASS_THROUGH)
 @reported
 def rebuild_counters(ctx: typer.Context) -> None:
-    """Recompute the aggregate counters from the stored events."""
+    """Recompute the aggregate counters from the stored events (the local stack, or the deployed
+    table of --stack/--stack-outputs; --tenant T for one tenant)."""
+    deployed = _options(ctx).deployed()
+    if deployed is not None:
+        _finish(rebuild_deployed(deployed, ctx.args))
+        return
     _finish(delegate("rebuild-counters", ["--config", str(_options(ctx).config), *ctx.args]))
+
+
+def recopy_deployed(deployed: Any, event_id: str) -> int:
+    """The deployed copier's recopy action for one event; its outcome per artifact."""
+    from eventhub.local.streams import COPIER_HANDLER
+
+    report = deployed.invoke(COPIER_HANDLER, {"action": "recopy", "eventId": event_id})
+    if not isinstance(report, dict):
+        raise CliError(f"the copier answered something that is not a recopy report: {_short(report, 80)}")
+    if not report.get("found"):
+        raise CliError(f"no event {event_id} in {deployed.output('TableName')}", EXIT_NOT_FOUND)
+    artifacts = [a for a in report.get("artifacts", []) if isinstance(a, dict)]
+    for index, artifact in enumerate(artifacts):
+        detail = f" ({artifact['reason']})" if artifact.get("reason") else ""
+        name = artifact.get("name") or f"#{artifact.get('index', index)}"
+        out.print(f"{event_id} artifact {name}: {artifact.get('status')}{detail}", markup=False)
+    if not artifacts:
+        out.print(f"event {event_id}: every artifact is already copied", markup=False)
+    return 0 if all(a.get("status") == "copied" for a in artifacts) else EXIT_FAILURE
+
+
+def rebuild_deployed(deployed: Any, argv: list[str]) -> int:
+    """eventhub.local.rebuild_counters' rebuild on the deployed table, with the stack's session."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from eventhub.local import rebuild_counters as module
+    from functions.errors import HubError
+
+    try:
+        args = module.parse_args(argv)
+    except SystemExit as stop:  # argparse printed its usage or the error
+        raise typer.Exit(EXIT_BAD_INPUT if stop.code else 0) from None
+    table = deployed.output("TableName")
+    try:
+        events, items = module.rebuild(deployed.client("dynamodb"), table, args.tenant)
+    except (BotoCoreError, ClientError, HubError) as error:
+        raise CliError(f"rebuild-counters: {table}: {getattr(error, 'message', None) or error}") from None
+    scope = f"tenant {args.tenant}" if args.tenant else "every tenant"
+    out.print(f"rebuilt {items} counter items from {events} events ({scope}) in {table}", markup=False)
+    return 0
 
 
 def main() -> None:

@@ -59,10 +59,17 @@ class EventHubStack(Stack):
         self._outputs()
 
     def _outputs(self) -> None:
+        fns = self.functions
         CfnOutput(self, "ApiUrl", value=self.api.url, description="Base URL of the webhook and query API")
         CfnOutput(self, "TableName", value=self.store.table.table_name)
         CfnOutput(self, "BucketName", value=self.store.bucket.bucket_name)
         for name, queue in self.queues.items():
             CfnOutput(self, f"{name}QueueUrl", value=queue.queue_url)
+        for name, function in (
+            ("Poller", fns.poller),
+            ("Copier", fns.copier),
+            ("Aggregator", fns.aggregator),
+        ):
+            CfnOutput(self, f"{name}FunctionName", value=function.function_name)
         CfnOutput(self, "AlarmTopicArn", value=self.monitoring.topic.topic_arn)
         CfnOutput(self, "DashboardName", value=self.monitoring.dashboard.dashboard_name)

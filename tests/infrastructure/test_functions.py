@@ -159,7 +159,13 @@ def test_stack_outputs_name_what_operators_and_the_cli_need(synthesized: Synthes
         "AggregatorDlqQueueUrl",
         "AlarmTopicArn",
         "DashboardName",
+        "PollerFunctionName",
+        "CopierFunctionName",
+        "AggregatorFunctionName",
     } == set(synthesized.outputs)
+    assert synthesized.outputs["CopierFunctionName"]["Value"] == {
+        "Ref": synthesized.logical_id("HubFunctionsCopier", "AWS::Lambda::Function")
+    }
     assert synthesized.outputs["TableName"]["Value"] == {
         "Ref": synthesized.logical_id("EventStoreEvents", "AWS::DynamoDB::Table")
     }
