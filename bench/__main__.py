@@ -1,8 +1,8 @@
 """Run every benchmark, print one table, write bench/results.json.
 
-    python -m bench            # full run (about 10 minutes on 2 cores)
-    python -m bench --quick    # smoke run with small sizes
-    python -m bench --only intake,polling
+python -m bench            # full run (about 10 minutes on 2 cores)
+python -m bench --quick    # smoke run with small sizes
+python -m bench --only intake,polling
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from bench.common import Metric
 # module name -> what it measures (each module has run(quick: bool) -> list[Metric])
 SUITES = {
     "cold_start": "cold start of each handler vs boto3 baseline",
-    "intake": "webhooks/s through the local gateway vs bare put_item",
+    "intake": "webhooks/s through the local gateway vs the same writes made bare",
     "polling": "VAI sync vs fetch only; Klavi drain",
     "copier": "1 GiB artifact copy: RSS and throughput vs upload_fileobj",
     "query": "items read per request and p50 latency per route",
