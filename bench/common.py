@@ -10,8 +10,9 @@ from dataclasses import asdict, dataclass
 
 @dataclass(frozen=True)
 class Metric:
-    """One row of the table. ``ratio`` is ours / baseline (or the reverse where lower is better,
-    as ``higher_is_better`` says); ``target`` is a human-readable goal such as ">= 0.67"."""
+    """One row of the table. ``ratio`` is ours / baseline; ``higher_is_better`` says which way is
+    good (a throughput ratio should be high, a cold-start ratio low); ``target`` is a
+    human-readable goal such as ">= 0.67"."""
 
     name: str
     ours: float
@@ -25,7 +26,7 @@ class Metric:
     def ratio(self) -> float | None:
         if self.baseline in (None, 0) or self.ours == 0:
             return None
-        return self.ours / self.baseline if self.higher_is_better else self.ours / self.baseline
+        return self.ours / self.baseline
 
     def as_dict(self) -> dict:
         return {**asdict(self), "ratio": self.ratio}
