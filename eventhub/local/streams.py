@@ -338,7 +338,6 @@ class StreamDispatcher:
         self.poll_seconds = poll_seconds
         self.start_position = start
         self.readers: dict[str, StreamReader] = {}
-        self.deliveries: dict[str, list[Delivery]] = {s.name: [] for s in self.subscriptions}
         self._invoke: Invoke | None = None
         self._send_failure: SendFailure | None = None
         self._stop = threading.Event()
@@ -416,9 +415,8 @@ class StreamDispatcher:
                 wanted = [r for r in records if admitted(subscription, r)]
                 for start in range(0, len(wanted), subscription.batch_size):
                     batch = wanted[start : start + subscription.batch_size]
-                    self.deliveries[subscription.name].append(
-                        self._deliver(subscription, batch, reader.stream_arn, shard_id)
-                    )
+                    # Nothing is kept per delivery: a long `make run` must not grow with the stream.
+                    self._deliver(subscription, batch, reader.stream_arn, shard_id)
                     delivered += len(batch)
         return delivered
 
