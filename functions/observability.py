@@ -48,3 +48,17 @@ def _tracer() -> Any:
 logger = Logger(service=SERVICE)
 tracer = _tracer()
 metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
+
+
+def count_by_source(name: str, source: str, value: float = 1) -> None:
+    """``name`` once more with a ``source`` dimension beside ``service``: the dashboard's ingest
+    lines per provider. The plain metric (``service`` only) stays what alarms read."""
+    if value <= 0:
+        return
+    from aws_lambda_powertools.metrics import MetricUnit, single_metric
+
+    dimensions = {"service": SERVICE}
+    with single_metric(
+        name=name, unit=MetricUnit.Count, value=value, namespace=NAMESPACE, default_dimensions=dimensions
+    ) as metric:
+        metric.add_dimension(name="source", value=source)

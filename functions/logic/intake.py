@@ -12,7 +12,7 @@ from functions.adapters.event_store import EventStore
 from functions.adapters.secrets import SecretResolver
 from functions.errors import PayloadTooLarge, SignatureError, UnknownConnection
 from functions.models.config import HubConfig
-from functions.observability import logger, metrics
+from functions.observability import count_by_source, logger, metrics
 from functions.providers import WEBHOOK_SCHEMES
 from functions.providers.base import Delivery
 
@@ -55,6 +55,8 @@ def receive_webhook(
     result = store.put(new)
     event = new.event
     metrics.add_metric(name="DuplicateEvents" if result.duplicate else "EventsStored", unit="Count", value=1)
+    if not result.duplicate:
+        count_by_source("EventsStored", new.event.source)
     logger.info(
         "webhook stored" if not result.duplicate else "webhook duplicate",
         extra={

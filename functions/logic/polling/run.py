@@ -33,7 +33,7 @@ from functions.logic.polling.model import (
 from functions.logic.polling.sources import ExaEvents, VaiEvents
 from functions.models.config import Connection, HubConfig, Provider
 from functions.models.event import format_timestamp, parse_timestamp, utcnow
-from functions.observability import logger, metrics
+from functions.observability import count_by_source, logger, metrics
 
 Work = Callable[[Connection, str, PollSummary], None]
 
@@ -164,6 +164,7 @@ def _finish(summary: PollSummary, started: float) -> None:
     metrics.add_metric(name="PolledEvents", unit="Count", value=summary.seen)
     # The same names intake uses, so ingest rate and duplicates count both paths.
     metrics.add_metric(name="EventsStored", unit="Count", value=summary.new)
+    count_by_source("EventsStored", summary.provider, summary.new)
     metrics.add_metric(name="DuplicateEvents", unit="Count", value=summary.duplicates)
     log = logger.info if summary.outcome in (RunOutcome.COMPLETED, RunOutcome.PARTIAL) else logger.warning
     log("poll run", extra={"summary": summary.model_dump(mode="json")})

@@ -1,0 +1,28 @@
+"""The dashboard's ingest lines per provider: EventsStored also carries a `source` dimension."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from functions.observability import count_by_source
+
+
+def _emf_blobs(text: str) -> list[dict]:
+    return [json.loads(line) for line in text.splitlines() if line.startswith('{"_aws"')]
+
+
+def test_a_stored_event_is_counted_under_its_source(capsys: pytest.CaptureFixture[str]) -> None:
+    count_by_source("EventsStored", "klavi")
+    (blob,) = _emf_blobs(capsys.readouterr().out)
+    (directive,) = blob["_aws"]["CloudWatchMetrics"]
+    assert directive["Namespace"] == "EventHub"
+    assert sorted(directive["Dimensions"][0]) == ["service", "source"]
+    assert blob["source"] == "klavi" and blob["service"] == "eventhub"
+    assert blob["EventsStored"] in (1.0, [1.0])
+
+
+def test_nothing_is_emitted_for_zero(capsys: pytest.CaptureFixture[str]) -> None:
+    count_by_source("EventsStored", "vai", 0)
+    assert _emf_blobs(capsys.readouterr().out) == []
