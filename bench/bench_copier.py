@@ -18,7 +18,6 @@ import argparse
 import json
 import os
 import resource
-import socket
 import subprocess
 import sys
 import threading
@@ -28,7 +27,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from bench.common import Metric, free_port
+from bench.common import Metric, moto_server
 
 MiB = 1024 * 1024
 ROOT = Path(__file__).resolve().parents[1]
@@ -63,17 +62,6 @@ class _FileHandler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
         pass
-
-
-def _wait_for_port(port: int, seconds: float = 30) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError(f"nothing listens on port {port}")
 
 
 # -- one copy, in a child process ------------------------------------------------------------------
@@ -138,15 +126,8 @@ def _child(args: argparse.Namespace) -> None:
 
 class _Setup:
     def __init__(self) -> None:
-        self.moto_port = free_port()
-        self.moto = subprocess.Popen(
-            [sys.executable, "-m", "moto.server", "-p", str(self.moto_port)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            env={**os.environ, **CREDENTIALS},
-        )
-        _wait_for_port(self.moto_port)
-        self.endpoint = f"http://127.0.0.1:{self.moto_port}"
+        self._moto = moto_server({**os.environ, **CREDENTIALS})
+        self.endpoint = self._moto.__enter__()
         self.files = ThreadingHTTPServer(("127.0.0.1", 0), _FileHandler)
         threading.Thread(target=self.files.serve_forever, daemon=True).start()
         os.environ.update(CREDENTIALS)
@@ -163,8 +144,7 @@ class _Setup:
 
     def close(self) -> None:
         self.files.shutdown()
-        self.moto.terminate()
-        self.moto.wait(timeout=10)
+        self._moto.__exit__(None, None, None)
 
     def drop_objects(self) -> None:
         s3 = self.clients["s3"]

@@ -17,17 +17,15 @@ import contextlib
 import http.client
 import json
 import os
-import subprocess
 import sys
 import time
-import urllib.request
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench.common import Metric, free_port
+from bench.common import Metric, moto_server
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = ROOT / "config" / "local.json"
@@ -41,32 +39,6 @@ SOURCES = [
     ("klavi-push", "klavi", "klavi/analysis_finished.json", "eventId"),
     ("svix-dev", "standard-webhooks", "standard-webhooks/invoice.paid.json", None),
 ]
-
-
-@contextlib.contextmanager
-def moto_server() -> Iterator[str]:
-    """moto in server mode, in a process of its own."""
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/moto-api/", timeout=2):
-                    break
-            except OSError:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    raise RuntimeError("moto server did not start") from None
-                time.sleep(0.2)
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 @contextlib.contextmanager

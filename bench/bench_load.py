@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.common import Metric, free_port
+from bench.common import Metric, free_port, moto_server
 from eventhub.local.signing import sign
 from functions.models.config import Provider, load_config
 
@@ -199,19 +199,18 @@ def _aggregate(url: str, tenant: str) -> dict[str, int]:
 
 
 def run_load(total: int) -> dict[str, Any]:
-    import boto3
 
-    moto_port, stack_port = free_port(), free_port()
     env = {**os.environ, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
     env["AWS_DEFAULT_REGION"] = "us-east-1"
+    with moto_server(env) as endpoint:
+        return _run_against(endpoint, env, total)
+
+
+def _run_against(endpoint: str, env: dict[str, str], total: int) -> dict[str, Any]:
+    import boto3
+
+    stack_port = free_port()
     python = sys.executable
-    moto = subprocess.Popen(
-        [python, "-m", "eventhub.local.moto_server", "-H", "127.0.0.1", "-p", str(moto_port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    endpoint = f"http://127.0.0.1:{moto_port}"
     stats_file = ROOT / ".local" / f"load-faults-{stack_port}.json"
     stats_file.parent.mkdir(exist_ok=True)
     stack_log = (ROOT / ".local" / f"load-stack-{stack_port}.log").open("w")
@@ -270,11 +269,6 @@ def run_load(total: int) -> dict[str, Any]:
             stack.wait(timeout=30)
         except subprocess.TimeoutExpired:
             stack.kill()
-        moto.terminate()
-        try:
-            moto.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            moto.kill()
     stack_log.close()
     faults = json.loads(stats_file.read_text()) if stats_file.exists() else {}
     stats_file.unlink(missing_ok=True)

@@ -16,17 +16,13 @@ most 250 items, the same at 10k and at 40k events.
 
 from __future__ import annotations
 
-import contextlib
 import http.client
 import json
 import random
 import statistics
-import subprocess
 import sys
 import time
-import urllib.request
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -34,7 +30,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from bench.bench_intake import quiet_stdout
-from bench.common import Metric, free_port
+from bench.common import Metric, moto_server
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = ROOT / "config" / "local.json"
@@ -56,36 +52,6 @@ EVENT_TYPES = [
 RESOURCE_TYPES = ["classify_run", "extract_run", "workflow_run", "webset", "analysis"]
 LIST_LIMIT = 100
 AGGREGATE_TARGET = 250
-
-
-@contextlib.contextmanager
-def moto_server() -> Iterator[str]:
-    """moto in server mode, in a process of its own (killed if it does not stop in time)."""
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/moto-api/", timeout=2):  # noqa: S310 - loopback
-                    break
-            except OSError:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    raise RuntimeError("moto server did not start") from None
-                time.sleep(0.2)
-        yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=30)
 
 
 class _Writer:

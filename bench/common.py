@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import statistics
-from collections.abc import Callable
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 
 
@@ -43,3 +48,35 @@ def free_port() -> int:
 
 
 Benchmark = Callable[[bool], list[Metric]]
+
+
+@contextlib.contextmanager
+def moto_server(env: dict[str, str] | None = None) -> Iterator[str]:
+    """A moto server in a process of its own (with the local runtime's item-cost transactions);
+    yields its endpoint URL and stops it, killing it if it does not stop in time."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "eventhub.local.moto_server", "-H", "127.0.0.1", "-p", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/moto-api/", timeout=2):  # noqa: S310 - loopback
+                    break
+            except OSError:
+                if time.monotonic() > deadline or process.poll() is not None:
+                    raise RuntimeError("moto server did not start") from None
+                time.sleep(0.2)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=30)
