@@ -21,10 +21,12 @@ import sys
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -59,7 +61,9 @@ class Outcome:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
-def _body(provider: Provider, key: str, event_type: str, n: int) -> bytes:
+def _body(provider: Provider, key: str, event_type: str, n: int, at: str | None) -> bytes:
+    """A body as the provider sends it. ``at`` is its event time; ``None`` leaves it out (an Extend
+    body without ``updatedAt`` takes the time it is received, as the mapper documents)."""
     match provider:
         case Provider.EXTEND:
             data: dict[str, Any] = {
@@ -67,29 +71,34 @@ def _body(provider: Provider, key: str, event_type: str, n: int) -> bytes:
                 "eventType": event_type,
                 "payload": {"object": "extract_run", "id": f"exr_{n % 97}", "status": "PROCESSED"},
             }
+            if at is not None:
+                data["payload"]["updatedAt"] = at
         case Provider.EXA:
             data = {
                 "id": key,
                 "object": "event",
                 "type": event_type,
                 "data": {"object": "webset", "id": f"ws_{n % 89}"},
-                "createdAt": "2026-11-20T10:00:00Z",
+                "createdAt": at,
             }
         case Provider.KLAVI:
             data = {
                 "eventId": key,
                 "eventType": "analysis",
                 "eventName": "analysis_finished",
-                "eventTime": "2026-11-20T10:00:00Z",
+                "eventTime": at,
                 "payload": {"batchId": f"batch-{n % 83}"},
             }
         case _:
-            data = {"type": event_type, "timestamp": "2026-11-20T10:00:00Z", "data": {"id": f"inv_{n}"}}
+            data = {"type": event_type, "timestamp": at, "data": {"id": f"inv_{n}"}}
     return json.dumps(data).encode()
 
 
-def plan(total: int, seed: int = 7) -> list[Delivery]:
-    """``total`` sends: 90% distinct events across the push connections, 10% re-sends of them."""
+def plan(total: int, now: datetime, seed: int = 7) -> list[Delivery]:
+    """``total`` sends: 90% distinct events across the push connections, 10% re-sends of them.
+
+    Event times are spread over the hour before ``now`` (the run's own clock, never a fixed
+    date); every fifth Extend body carries no time, so the stack stamps it on receipt."""
     config = load_config(CONFIG)
     webhook = [c for c in config.connections if c.receives_webhooks]
     types = {
@@ -105,6 +114,8 @@ def plan(total: int, seed: int = 7) -> list[Delivery]:
         connection = webhook[n % len(webhook)]
         event_type = rng.choice(types[connection.provider])
         key = f"load-{n:06d}"
+        occurred = now - timedelta(seconds=rng.randrange(3600))
+        at = None if connection.provider is Provider.EXTEND and n % 5 == 0 else _iso(occurred)
         events.append(
             Delivery(
                 connection.id,
@@ -112,12 +123,16 @@ def plan(total: int, seed: int = 7) -> list[Delivery]:
                 connection.tenant_id,
                 key,
                 "analysis.analysis_finished" if connection.provider is Provider.KLAVI else event_type,
-                _body(connection.provider, key, event_type, n),
+                _body(connection.provider, key, event_type, n, at),
             )
         )
     sends = events + [rng.choice(events) for _ in range(total - distinct)]
     rng.shuffle(sends)
     return sends
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _secret(connection_id: str) -> str:
@@ -187,10 +202,11 @@ def _stored_source_ids(dynamodb: Any, table: str) -> Counter:
         kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
-def _aggregate(url: str, tenant: str) -> dict[str, int]:
+def _aggregate(url: str, tenant: str, window: tuple[datetime, datetime]) -> dict[str, int]:
     key = next(k.key for k in load_config(CONFIG).api_keys if k.tenant_id == tenant and k.key)
+    query = urllib.parse.urlencode({"from": _iso(window[0]), "to": _iso(window[1])})
     request = urllib.request.Request(  # noqa: S310
-        f"{url}/api/v1/events/aggregate?from=2026-11-01T00:00:00Z&to=2026-12-01T00:00:00Z",
+        f"{url}/api/v1/events/aggregate?{query}",
         headers={"X-API-Key": key or ""},
     )
     with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
@@ -228,7 +244,10 @@ def _run_against(endpoint: str, env: dict[str, str], total: int) -> dict[str, An
     url = f"http://127.0.0.1:{stack_port}"
     try:
         _wait_ready(url, stack)
-        sends = plan(total)
+        # The aggregate window is derived from the events sent: from an hour before the first
+        # send (the earliest event time) to a margin after the last receipt.
+        first_send = datetime.now(UTC)
+        sends = plan(total, first_send)
         secrets = {d.connection: _secret(d.connection) for d in sends}
         outcome = Outcome()
         started = time.perf_counter()
@@ -240,6 +259,7 @@ def _run_against(endpoint: str, env: dict[str, str], total: int) -> dict[str, An
                 if done % progress_every == 0:
                     print(f"[load] {done}/{total} sent", file=sys.stderr, flush=True)
         elapsed = time.perf_counter() - started
+        window = (first_send - timedelta(hours=1, minutes=5), datetime.now(UTC) + timedelta(minutes=5))
         distinct = {(d.tenant, d.key) for d in sends}
         expected_types: dict[str, Counter] = {}
         for delivery in {(d.tenant, d.key): d for d in sends}.values():
@@ -257,7 +277,7 @@ def _run_against(endpoint: str, env: dict[str, str], total: int) -> dict[str, An
         served: dict[str, dict[str, int]] = {}
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and not aggregates_match:
-            served = {tenant: _aggregate(url, tenant) for tenant in expected_types}
+            served = {tenant: _aggregate(url, tenant, window) for tenant in expected_types}
             aggregates_match = all(served[t] == dict(c) for t, c in expected_types.items())
             if not aggregates_match:
                 time.sleep(1)

@@ -17,6 +17,7 @@ from functions.adapters import factory
 from functions.adapters.blob_store import BlobStore
 from functions.adapters.event_store import EventStore
 from functions.models.config import HubConfig, load_config
+from tests.support import clock
 from tests.support.log_guard import LogGuard, secrets_in_config
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -26,6 +27,34 @@ LOCAL_CONFIG = ROOT / "config" / "local.json"
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "EventHub")
 os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "1")
+# pytest-xdist's workers inherit COLUMNS=80, which rich would freeze into the CLI's consoles at
+# import; the CLI tests set the width they print at themselves.
+for _name in ("COLUMNS", "LINES"):
+    os.environ.pop(_name, None)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--clock-shift-days",
+        type=float,
+        default=None,
+        help="run with the clock moved this many days ahead (make test-future uses 365)",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    days = clock.shift_days(config.getoption("--clock-shift-days"))
+    if days:
+        moved_to = clock.start(days)
+        config.stash[CLOCK_KEY] = moved_to
+
+
+CLOCK_KEY = pytest.StashKey[object]()
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    moved_to = config.stash.get(CLOCK_KEY, None)
+    return f"clock moved to {moved_to:%Y-%m-%d %H:%M} UTC (--clock-shift-days)" if moved_to else None
 
 
 @pytest.fixture(autouse=True)

@@ -395,6 +395,21 @@ def plan_range(start: datetime, end: datetime, days_with_events: set[str] | None
     return RangePlan(buckets, edges)
 
 
+def plan_over_days(start: datetime, end: datetime, days: set[str]) -> RangePlan:
+    """``plan_range`` over the months that hold events only: the same buckets and edges, planned
+    in time proportional to those months however wide the range (year 1 to 9999 included)."""
+    buckets: list[Bucket] = []
+    edges: list[tuple[datetime, datetime]] = []
+    for month in sorted({day[:7] for day in days}):
+        month_start = _month_start(month)
+        piece = plan_range(
+            max(start, month_start), min(end, later(month_start, _length(month_start, Level.MONTH))), days
+        )
+        buckets += piece.buckets
+        edges += piece.edges
+    return RangePlan(buckets, edges)
+
+
 def _month_start(month: str) -> datetime:
     return datetime.strptime(month, "%Y-%m").replace(tzinfo=UTC)
 
@@ -451,7 +466,7 @@ def range_counts(
         months = sorted({day[:7] for day in days})
         plan = RangePlan([Bucket(Level.MONTH, _month_start(m)) for m in months], [])
     else:
-        plan = plan_range(start or known[0], end or known[1], days)
+        plan = plan_over_days(start or known[0], end or known[1], days)
     totals: Counter[str] = Counter()
     for delta in counters.read([bucket_key(tenant_id, b) for b in plan.buckets]).values():
         totals.update(delta.counts)

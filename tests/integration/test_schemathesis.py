@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -45,14 +46,16 @@ def _seed(stack: LocalStack) -> None:
     samples = [
         ("extend-dev", Provider.EXTEND, "wss_dev_extend_signing_secret",
          {"eventId": "st-ext-{n}", "eventType": "extract_run.processed",
-          "payload": {"object": "extract_run", "id": "exr_{n}", "updatedAt": "2026-11-20T10:0{n}:00Z"}}),
+          "payload": {"object": "extract_run", "id": "exr_{n}", "updatedAt": "{at}"}}),
         ("exa-dev", Provider.EXA, "exa_dev_webhook_secret",
          {"id": "st-exa-{n}", "object": "event", "type": "webset.created",
-          "data": {"object": "webset", "id": "ws_1"}, "createdAt": "2026-11-20T11:0{n}:00Z"}),
+          "data": {"object": "webset", "id": "ws_1"}, "createdAt": "{at}"}),
     ]  # fmt: skip
+    now = datetime.now(UTC)
     for connection, provider, secret, template in samples:
         for n in range(5):
-            body = json.dumps(template).replace("{n}", str(n)).encode()
+            at = (now - timedelta(minutes=10 * n)).strftime("%Y-%m-%dT%H:%M:%SZ")
+            body = json.dumps(template).replace("{n}", str(n)).replace("{at}", at).encode()
             response = requests.post(
                 f"{stack.url}/webhooks/{connection}",
                 data=body,

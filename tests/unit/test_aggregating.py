@@ -26,6 +26,7 @@ from functions.logic.aggregating import (
     dimension,
     outcome_of,
     parse_dimension,
+    plan_over_days,
     plan_range,
     transaction_groups,
 )
@@ -119,6 +120,35 @@ def test_days_without_events_are_not_read() -> None:
     plan = plan_range(start, start + timedelta(days=10), days_with_events={"2024-03-05"})
     assert {b.start.date().isoformat() for b in plan.buckets} == {"2024-03-05"}
     assert plan.edges == []
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    start=st.datetimes(datetime(2023, 12, 1), datetime(2024, 4, 1), timezones=st.just(UTC)),
+    span=st.timedeltas(timedelta(0), timedelta(days=90)),
+    days=st.sets(st.dates(datetime(2023, 12, 1).date(), datetime(2024, 6, 30).date()), max_size=8),
+)
+def test_planning_over_the_months_with_events_reads_what_the_whole_range_plan_reads(
+    start: datetime, span: timedelta, days: set
+) -> None:
+    # Given a range and the days that hold events
+    names = {d.isoformat() for d in days}
+    # When the range is planned month by month over the months with events only
+    fast = plan_over_days(start, start + span, names)
+    # Then it reads exactly the buckets and edges the whole-range plan reads
+    whole = plan_range(start, start + span, names)
+    assert sorted(fast.buckets, key=lambda b: b.start) == sorted(whole.buckets, key=lambda b: b.start)
+    assert sorted(fast.edges) == sorted(whole.edges)
+
+
+def test_a_range_from_year_1_to_9999_is_planned_over_its_two_months_with_events() -> None:
+    # Given events in the first and the last month of time only
+    days = {"0001-01-01", "9999-12-31"}
+    # When the whole of time is planned
+    plan = plan_over_days(datetime(1, 1, 1, tzinfo=UTC), datetime.max.replace(tzinfo=UTC), days)
+    # Then only those two months are read: a month bucket, then the last day's hours and minutes
+    assert {(b.start.year, b.start.month) for b in plan.buckets} == {(1, 1), (9999, 12)}
+    assert len(plan.buckets) <= 1 + 23 + 59
 
 
 def _event(n: int, **extra: str | None) -> Counted:
