@@ -6,10 +6,11 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CONFIG ?= config/local.json
 PORT ?= 3000
+PYTEST_WORKERS ?= 4
 export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: run test browser lint format synth deploy bench bench-quick send poll recopy rebuild-counters clean
+.PHONY: run test test-future test-fast browser lint format synth deploy bench bench-quick send poll recopy rebuild-counters clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,13 +21,25 @@ $(STAMP): pyproject.toml
 run: $(STAMP) ## start the local stack on http://127.0.0.1:$(PORT)
 	$(BIN)/python -m eventhub.local --config $(CONFIG) --port $(PORT)
 
-browser: ## Debian's chromium for the console's browser test, installed when missing
+browser: ## Debian's chromium for the console's browser tests: installed when missing and root can
 	@command -v chromium >/dev/null 2>&1 || { \
-		echo "installing Debian's chromium for the browser test"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			echo "installing Debian's chromium for the browser tests"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+		elif [ "$$CI" = true ]; then \
+			echo "CI=true: the browser tests need chromium, and installing it needs root" >&2; exit 1; \
+		else \
+			echo "*** BROWSER TESTS WILL BE SKIPPED: no chromium, and no root to install it; run 'sudo apt-get install chromium' to enable them ***"; \
+		fi; }
 
-test: $(STAMP) browser ## the whole test suite
-	$(BIN)/python -m pytest
+test: $(STAMP) browser ## the whole test suite, in parallel (PYTEST_WORKERS, default 4)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+
+test-future: $(STAMP) browser ## the date-sensitive tests with the clock moved a year ahead
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile -m date_sensitive --clock-shift-days 365 $(PYTEST_ARGS)
+
+test-fast: $(STAMP) ## unit tests only: no servers, no synthesis, no browser (seconds)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile tests/unit $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

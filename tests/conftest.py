@@ -42,14 +42,41 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+CLOCK_KEY = pytest.StashKey[object]()
+
+# What `make test-future` runs with the clock a year ahead: every test whose outcome could hang on
+# the date (query ranges, aggregates, polling windows and checkpoints, retention and TTLs,
+# signature timestamps, time options of the CLI, the console's ranges, the load run's checks).
+DATE_SENSITIVE = (
+    "tests/browser/test_console.py",
+    "tests/integration/polling/",
+    "tests/integration/query/",
+    "tests/integration/artifacts/test_local_stack.py",
+    "tests/integration/test_intake.py",
+    "tests/integration/test_load_nothing_lost.py",
+    "tests/integration/test_retention.py",
+    "tests/integration/test_schemathesis.py",
+    "tests/integration/test_secrets_faults.py",
+    "tests/unit/providers/",
+    "tests/unit/test_aggregating.py",
+    "tests/unit/test_cli.py",
+    "tests/unit/test_cli_deployed.py",
+    "tests/unit/test_cli_local_stack.py",
+)
+
+
 def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "date_sensitive: run again with the clock moved (make test-future)")
     days = clock.shift_days(config.getoption("--clock-shift-days"))
     if days:
-        moved_to = clock.start(days)
-        config.stash[CLOCK_KEY] = moved_to
+        config.stash[CLOCK_KEY] = clock.start(days)
 
 
-CLOCK_KEY = pytest.StashKey[object]()
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        path = Path(item.fspath).resolve().relative_to(ROOT).as_posix()
+        if path.startswith(DATE_SENSITIVE):
+            item.add_marker(pytest.mark.date_sensitive)
 
 
 def pytest_report_header(config: pytest.Config) -> str | None:
@@ -83,11 +110,14 @@ def _no_secrets_in_logs() -> Iterator[None]:
 
     guard = LogGuard(SENSITIVE | secrets_in_config(LOCAL_CONFIG))
     root = logging.getLogger()
+    ours = logging.getLogger("eventhub")
+    level = ours.level  # CLI commands quiet the logger in-process; the next test gets it back
     root.addHandler(guard)
     try:
         yield
     finally:
         root.removeHandler(guard)
+        ours.setLevel(level)
     guard.sensitive |= {s for s in SENSITIVE if len(s) >= 6}
     leaked = guard.violations()
     assert not leaked, f"sensitive values in log lines: {leaked[:3]}"

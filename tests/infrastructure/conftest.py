@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,15 +20,25 @@ os.environ.setdefault("JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION", "1")
 
 
 @pytest.fixture(scope="session")
-def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synthesized]:
+def synthesized(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Iterator[Synthesized]:
+    """The stack synthesized once per run: under pytest-xdist the first worker writes the cloud
+    assembly (under a file lock) and the others read it from disk."""
     from aws_cdk.assertions import Template
+    from aws_cdk.cx_api import CloudAssembly
 
-    from infra.app import build_app
+    basetemp = tmp_path_factory.getbasetemp()
+    shared = basetemp if worker_id == "master" else basetemp.parent  # the workers' common parent
+    outdir = shared / "cdk.out"
+    with (shared / "cdk.out.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (outdir / "manifest.json").exists():
+            from infra.app import build_app
 
-    outdir = tmp_path_factory.mktemp("cdk.out")
-    app, stack = build_app({**SKIP_BUNDLING, "config": str(EXAMPLE_CONFIG)}, outdir=str(outdir))
-    assembly = app.synth()
-    artifact = assembly.get_stack_artifact(stack.artifact_id)
+            app, _ = build_app({**SKIP_BUNDLING, "config": str(EXAMPLE_CONFIG)}, outdir=str(outdir))
+            app.synth()
+        fcntl.flock(lock, fcntl.LOCK_UN)
+    assembly = CloudAssembly(str(outdir))
+    (artifact,) = assembly.stacks
     raw = artifact.template
     yield Synthesized(
         template=Template.from_json(raw),

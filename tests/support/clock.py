@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ENV = "EVENTHUB_TEST_CLOCK_SHIFT_DAYS"
+SHIFTED_PID = "EVENTHUB_TEST_CLOCK_SHIFTED_PID"  # set by sitecustomize when it moved this process
 SITE_DIR = Path(__file__).resolve().parent / "shifted_clock"
 
 
@@ -26,6 +27,8 @@ def shift_days(option: float | None) -> float:
 
 def start(days: float) -> datetime:
     """Move this process's clock ``days`` ahead and pass the shift on to child processes."""
+    if os.environ.get(SHIFTED_PID) == str(os.getpid()):
+        return datetime.now(UTC)  # a child of a moved run (an xdist worker): already moved
     import time_machine
 
     destination = datetime.now(UTC) + timedelta(days=days)

@@ -82,11 +82,14 @@ def captured_logs() -> Iterator[list[str]]:
 
     handler = Capture(level=logging.DEBUG)
     targets = [logging.getLogger("eventhub"), logging.getLogger()]
+    levels = [target.level for target in targets]
     for target in targets:
         target.addHandler(handler)
+        target.setLevel(logging.INFO)  # whatever an earlier test in this worker left it at
     yield lines
-    for target in targets:
+    for target, level in zip(targets, levels, strict=True):
         target.removeHandler(handler)
+        target.setLevel(level)
 
 
 def test_stream_record_of_a_klavi_event_ends_with_its_file_in_the_bucket(

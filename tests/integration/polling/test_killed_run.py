@@ -49,7 +49,8 @@ def test_a_run_killed_after_page_two_and_restarted_ends_with_the_same_set(vai: V
                 never.wait(30)
 
         vai.on_request(hold_page_three)
-        env = {**os.environ, "PYTHONPATH": str(ROOT), "AWS_ACCESS_KEY_ID": "testing",
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+                   "AWS_ACCESS_KEY_ID": "testing",
                "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}  # fmt: skip
         process = subprocess.Popen(
             [sys.executable, "-m", "eventhub.local.poll", "--config", str(path), "--connection", "vai-pull",

@@ -13,3 +13,4 @@ if _days:
     import time_machine
 
     time_machine.travel(datetime.now(UTC) + timedelta(days=_days), tick=True).start()
+    os.environ["EVENTHUB_TEST_CLOCK_SHIFTED_PID"] = str(os.getpid())
