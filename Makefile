@@ -10,7 +10,7 @@ PYTEST_WORKERS ?= 4
 export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: run test test-future test-fast browser lint format synth deploy bench bench-quick send poll recopy rebuild-counters clean
+.PHONY: run test test-future test-fast browser lint format synth cdk-app deploy bench bench-quick send poll recopy rebuild-counters clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -49,12 +49,20 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-synth: $(STAMP) ## write the CloudFormation template to cdk.out/ (STACK_CONFIG, default config/aws.json if present, else the example)
-	CDK_OUTDIR=cdk.out EVENTHUB_STACK_CONFIG=$(or $(STACK_CONFIG),$(wildcard config/aws.json),config/aws.example.json) $(BIN)/python infra/app.py
+STACK_CONFIG_GIVEN = $(or $(STACK_CONFIG),$(wildcard config/aws.json))
+NO_STACK_CONFIG = write config/aws.json from config/aws.example.json (README: Deploy) or pass STACK_CONFIG=path
 
-deploy: $(STAMP) ## cdk deploy with the pinned CLI (AWS credentials; STACK_CONFIG naming Secrets Manager secrets)
+synth: $(STAMP) ## write the CloudFormation template to cdk.out/ (STACK_CONFIG, default config/aws.json)
+	CDK_OUTDIR=cdk.out EVENTHUB_STACK_CONFIG=$(or $(STACK_CONFIG_GIVEN),$(error $(NO_STACK_CONFIG))) $(BIN)/python infra/app.py
+
+cdk-app: $(STAMP) ## what cdk.json runs: the CDK app in the project's virtualenv (created if missing)
+	@$(BIN)/python infra/app.py
+
+deploy: $(STAMP) ## cdk deploy with the pinned CLI (AWS credentials; STACK_CONFIG; CDK_FLAGS, e.g. --require-approval never)
 	@test -x node_modules/.bin/cdk || npm ci --no-audit --no-fund
-	node_modules/.bin/cdk deploy -c config=$(or $(STACK_CONFIG),$(wildcard config/aws.json),$(error write config/aws.json from config/aws.example.json (README: Deploy) or pass STACK_CONFIG=path))
+	@node -e 'process.exit(+process.versions.node.split(".")[0] < 22 ? 1 : 0)' || \
+		echo "warning: Node.js $$(node --version) is past end of life for aws-cdk-lib; use Node 22 or newer" >&2
+	node_modules/.bin/cdk deploy $(CDK_FLAGS) -c config=$(or $(STACK_CONFIG_GIVEN),$(error $(NO_STACK_CONFIG)))
 
 send: $(STAMP) ## sign a sample with the current time and post it: make send SAMPLE=events/... CONNECTION=id
 	$(BIN)/python -m eventhub.local.send --config $(CONFIG) --port $(PORT) --sample $(SAMPLE) --connection $(CONNECTION)

@@ -10,6 +10,9 @@ from aws_lambda_powertools import Logger, Metrics
 
 SERVICE = "eventhub"
 NAMESPACE = "EventHub"
+# Every metric also carries the stack's name, so two stacks in one account keep their signals
+# apart (the stack sets STACK_NAME on each function; a local run is "local").
+STACK = os.environ.get("STACK_NAME") or "local"
 
 
 def tracing_enabled(environ: Any = os.environ) -> bool:
@@ -48,16 +51,17 @@ def _tracer() -> Any:
 logger = Logger(service=SERVICE)
 tracer = _tracer()
 metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
+metrics.set_default_dimensions(stack=STACK)
 
 
 def count_by_source(name: str, source: str, value: float = 1) -> None:
-    """``name`` once more with a ``source`` dimension beside ``service``: the dashboard's ingest
-    lines per provider. The plain metric (``service`` only) stays what alarms read."""
+    """``name`` once more with a ``source`` dimension beside ``service`` and ``stack``: the
+    dashboard's ingest lines per provider. The plain metric stays what alarms read."""
     if value <= 0:
         return
     from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
-    dimensions = {"service": SERVICE}
+    dimensions = {"service": SERVICE, "stack": STACK}
     with single_metric(
         name=name, unit=MetricUnit.Count, value=value, namespace=NAMESPACE, default_dimensions=dimensions
     ) as metric:

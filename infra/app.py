@@ -2,9 +2,10 @@
 """The CDK app: ``python infra/app.py`` (or ``cdk synth``/``cdk deploy``, which run it).
 
 The hub configuration is read at synth time from ``-c config=PATH``, else
-``$EVENTHUB_STACK_CONFIG``, else ``config/aws.example.json``; a configuration that cannot be
-deployed (inline secrets, loopback artifacts, too large for Lambda's environment) stops the
-synth with a message that says why.
+``$EVENTHUB_STACK_CONFIG``; with neither, or with a configuration that cannot be deployed (inline
+secrets, loopback artifacts, too large for Lambda's environment), synthesis stops with a message
+that says why and what to do. ``-c apiGatewayAccountRole=existing`` leaves API Gateway's account
+CloudWatch role alone (the stack creates it otherwise); ``-c retentionDays=N`` sets a TTL.
 """
 
 from __future__ import annotations
@@ -23,7 +24,12 @@ from cdk_nag import AwsSolutionsChecks  # noqa: E402
 
 from infra import constants as c  # noqa: E402
 from infra.stack import EventHubStack  # noqa: E402
-from infra.stack_config import StackConfigError, config_path, load_stack_config  # noqa: E402
+from infra.stack_config import (  # noqa: E402
+    StackConfigError,
+    config_path,
+    create_account_role,
+    load_stack_config,
+)
 
 
 def cdk_json_context() -> dict[str, Any]:
@@ -43,6 +49,7 @@ def build_app(
         c.STACK_NAME,
         config=config,
         retention_days=retention,
+        create_account_role=create_account_role(app.node.try_get_context(c.ACCOUNT_ROLE_CONTEXT_KEY)),
         description="Event hub: webhooks and polled provider events into DynamoDB, artifacts into S3",
     )
     if nag:

@@ -16,7 +16,7 @@ FUNCTIONS_DIR = ROOT / "functions"
 # package, and the console's static files that the query function serves at /console.
 BUNDLED_SOURCES = ("functions", "eventhub/__init__.py", "eventhub/console")
 PYPROJECT = ROOT / "pyproject.toml"
-DEFAULT_CONFIG = ROOT / "config" / "aws.example.json"
+EXAMPLE_CONFIG = ROOT / "config" / "aws.example.json"
 
 STACK_NAME = "EventHub"
 CONFIG_CONTEXT_KEY = "config"
@@ -94,14 +94,17 @@ STAGE_RATE_LIMIT = 200  # requests per second, whole stage
 STAGE_BURST_LIMIT = 400
 WEBHOOK_RATE_LIMIT = 100
 WEBHOOK_BURST_LIMIT = 200
-USAGE_PLAN_RATE_LIMIT = 50
-USAGE_PLAN_BURST_LIMIT = 100
-USAGE_PLAN_DAILY_QUOTA = 500_000
+# -c apiGatewayAccountRole=existing: the account already has API Gateway's CloudWatch role set
+# (Settings in the API Gateway console); the stack then leaves AWS::ApiGateway::Account alone.
+ACCOUNT_ROLE_CONTEXT_KEY = "apiGatewayAccountRole"
 
 # -- Pollers --------------------------------------------------------------------------------------
 SCHEDULE_RETRY_ATTEMPTS = 2
 # A missed run is superseded by the next one: never deliver an invocation older than this.
 SCHEDULE_MAX_EVENT_AGE = Duration.minutes(10)
+# A poll run that raises is retried once by Lambda (within SCHEDULE_MAX_EVENT_AGE), then its
+# invocation goes to the pollers' DLQ; the next scheduled run resumes from the checkpoint anyway.
+POLLER_ASYNC_RETRY_ATTEMPTS = 1
 QUEUE_RETENTION = Duration.days(14)
 
 # -- Stream consumers -----------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from aws_cdk import CfnOutput, Stack
 from constructs import Construct
 
 from functions.models.config import HubConfig
+from infra import constants as c
 from infra import stack_config
 from infra.components.api import HubApi, QueryApi, WebhookApi
 from infra.components.event_store import EventStore
@@ -25,6 +26,7 @@ class EventHubStack(Stack):
         *,
         config: HubConfig,
         retention_days: int = 0,
+        create_account_role: bool = True,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
@@ -38,7 +40,7 @@ class EventHubStack(Stack):
         )
         self.copier = ArtifactCopier(self, "ArtifactCopier", copier=fns.copier, table=self.store.table)
         self.aggregator = Aggregator(self, "Aggregator", aggregator=fns.aggregator, table=self.store.table)
-        self.api = HubApi(self, "HubApi")
+        self.api = HubApi(self, "HubApi", create_account_role=create_account_role)
         WebhookApi(self, "WebhookApi", api=self.api, intake=fns.intake)
         QueryApi(self, "QueryApi", api=self.api, query=fns.query)
         self.queues = {
@@ -53,14 +55,23 @@ class EventHubStack(Stack):
             functions=fns.all,
             queues=self.queues,
             intake=fns.intake,
+            copier=fns.copier,
             aggregator=fns.aggregator,
             api=self.api.rest_api,
         )
-        self._outputs()
+        self._outputs(config)
 
-    def _outputs(self) -> None:
+    def _outputs(self, config: HubConfig) -> None:
         fns = self.functions
         CfnOutput(self, "ApiUrl", value=self.api.url, description="Base URL of the webhook and query API")
+        for output_id, connection in stack_config.webhook_output_ids(config).items():
+            CfnOutput(
+                self,
+                output_id,
+                value=f"{self.api.url}{c.WEBHOOK_PATH}/{connection.id}",
+                description=f"Webhook URL of connection {connection.id} ({connection.provider}): paste it "
+                "into the provider's console",
+            )
         CfnOutput(self, "TableName", value=self.store.table.table_name)
         CfnOutput(self, "BucketName", value=self.store.bucket.bucket_name)
         for name, queue in self.queues.items():

@@ -2,11 +2,13 @@
 
 The same JSON schema as a local run (``functions.models.config``), but for AWS: secrets are
 Secrets Manager names, never values, and the loopback-artifact switch for one-machine runs is off.
+A config must be named explicitly: there is no fallback to the committed example.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -19,11 +21,32 @@ class StackConfigError(ValueError):
     """The configuration cannot be deployed; the message says why and what to change."""
 
 
+NO_CONFIG_MESSAGE = (
+    "no stack config given. Name one with `-c config=PATH` (`make deploy STACK_CONFIG=PATH`, or "
+    f"config/aws.json, which make picks up) or with the environment variable {c.CONFIG_ENV_VAR}=PATH. "
+    "Start from config/aws.example.json (README: Deploy)."
+)
+
+
 def config_path(from_context: str | None, environ: Mapping[str, str] = os.environ) -> Path:
-    """``-c config=PATH``, else ``$EVENTHUB_STACK_CONFIG``, else the committed example."""
-    chosen = from_context or environ.get(c.CONFIG_ENV_VAR) or c.DEFAULT_CONFIG
+    """``-c config=PATH``, else ``$EVENTHUB_STACK_CONFIG``; there is no default, so a bare
+    ``cdk deploy`` never deploys the example's tenants, keys and pollers."""
+    chosen = from_context or environ.get(c.CONFIG_ENV_VAR)
+    if not chosen:
+        raise StackConfigError(NO_CONFIG_MESSAGE)
     path = Path(str(chosen))
     return path if path.is_absolute() else (Path.cwd() / path)
+
+
+def create_account_role(from_context: object) -> bool:
+    """``-c apiGatewayAccountRole=create`` (default) or ``=existing``."""
+    value = str(from_context or "create").strip().lower()
+    if value not in ("create", "existing"):
+        raise StackConfigError(
+            f"-c {c.ACCOUNT_ROLE_CONTEXT_KEY}={from_context}: use 'create' (the stack sets API Gateway's "
+            "account CloudWatch role) or 'existing' (the account already has one)"
+        )
+    return value == "create"
 
 
 def load_stack_config(path: Path) -> HubConfig:
@@ -77,6 +100,24 @@ def webhook_secret_names(config: HubConfig) -> list[str]:
 def poll_secret_names(config: HubConfig) -> list[str]:
     """Secrets the poller reads: the credentials of poll connections."""
     return sorted({name for conn in poll_connections(config) for name in _names([conn.poll.credential])})  # type: ignore[union-attr]
+
+
+def webhook_output_ids(config: HubConfig) -> dict[str, Connection]:
+    """``Webhook<ConnectionId>Url`` output ids (ids in PascalCase, letters and digits only) of the
+    connections that receive webhooks; two ids that would give the same output are refused."""
+    found: dict[str, Connection] = {}
+    for connection in config.connections:
+        if not connection.receives_webhooks:
+            continue
+        words = re.split(r"[^A-Za-z0-9]+", connection.id)
+        output_id = "Webhook" + "".join(w[:1].upper() + w[1:] for w in words) + "Url"
+        if output_id in found:
+            raise StackConfigError(
+                f"connections {found[output_id].id!r} and {connection.id!r} would share the stack output "
+                f"{output_id}; rename one"
+            )
+        found[output_id] = connection
+    return found
 
 
 def poll_connections(config: HubConfig) -> list[Connection]:

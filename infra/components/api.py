@@ -1,13 +1,18 @@
 """One REST API (API Gateway v1, Lambda proxy integrations) with two sets of routes.
 
-``HubApi`` owns the API, its stage (access logs, tracing, throttling), the request validator and
-the usage plan. ``WebhookApi`` adds ``POST /webhooks/{connectionId}``; ``QueryApi`` adds the
-read routes, the OpenAPI document, the Swagger UI and the console.
+``HubApi`` owns the API (named after the stack), its stage (access logs, tracing, throttling),
+the request validator and, unless the account already has one, API Gateway's account-wide
+CloudWatch role that access logging needs. ``WebhookApi`` adds ``POST /webhooks/{connectionId}``;
+``QueryApi`` adds the read routes, the OpenAPI document, the Swagger UI and the console.
+
+No usage plan: no method requires an API Gateway key (clients authenticate with the hub's own
+keys in the query function), so a plan would throttle nothing. The stage and the webhook route
+are throttled instead.
 """
 
 from __future__ import annotations
 
-from aws_cdk import RemovalPolicy
+from aws_cdk import RemovalPolicy, Stack
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -18,11 +23,12 @@ from infra import constants as c
 
 
 class HubApi(Construct):
-    def __init__(self, scope: Construct, construct_id: str) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, create_account_role: bool = True) -> None:
         super().__init__(scope, construct_id)
         self.access_logs = logs.LogGroup(
             self, "AccessLogs", retention=logs.RetentionDays.ONE_MONTH, removal_policy=RemovalPolicy.DESTROY
         )
+        self.create_account_role = create_account_role
         self.rest_api = self._rest_api()
         self.rest_api.node.try_remove_child("Endpoint")  # the stack exports it once, as ApiUrl
         # Required path parameters are checked at the edge. No method declares a body model: a
@@ -30,7 +36,6 @@ class HubApi(Construct):
         self.validator = self.rest_api.add_request_validator(
             "Validator", validate_request_parameters=True, validate_request_body=True
         )
-        self.usage_plan = self._usage_plan()
         self._suppress_stage_findings()
 
     @property
@@ -38,13 +43,18 @@ class HubApi(Construct):
         return self.rest_api.url
 
     def _rest_api(self) -> apigw.RestApi:
+        # Access logging needs the account's API Gateway CloudWatch role (AWS::ApiGateway::Account);
+        # in an account where it was never set the stage fails to create. The stack creates it,
+        # retained on delete since it is account-wide, unless -c apiGatewayAccountRole=existing.
         return apigw.RestApi(
             self,
             "Api",
+            rest_api_name=Stack.of(self).stack_name,
             description="Event hub: provider webhooks in, the events API out",
             endpoint_types=[apigw.EndpointType.REGIONAL],
             binary_media_types=c.BINARY_MEDIA_TYPES,
-            cloud_watch_role=False,
+            cloud_watch_role=self.create_account_role,
+            cloud_watch_role_removal_policy=RemovalPolicy.RETAIN if self.create_account_role else None,
             deploy_options=apigw.StageOptions(
                 stage_name=c.STAGE_NAME,
                 tracing_enabled=True,
@@ -69,17 +79,6 @@ class HubApi(Construct):
                     )
                 },
             ),
-        )
-
-    def _usage_plan(self) -> apigw.UsagePlan:
-        return self.rest_api.add_usage_plan(
-            "UsagePlan",
-            description="Throttle and daily quota for API clients identified by an API Gateway key",
-            throttle=apigw.ThrottleSettings(
-                rate_limit=c.USAGE_PLAN_RATE_LIMIT, burst_limit=c.USAGE_PLAN_BURST_LIMIT
-            ),
-            quota=apigw.QuotaSettings(limit=c.USAGE_PLAN_DAILY_QUOTA, period=apigw.Period.DAY),
-            api_stages=[apigw.UsagePlanPerApiStage(api=self.rest_api, stage=self.rest_api.deployment_stage)],
         )
 
     def add_route(
@@ -115,19 +114,37 @@ class HubApi(Construct):
                 NagPackSuppression(
                     id="AwsSolutions-APIG3",
                     reason="No WAF web ACL: webhooks are authenticated by provider signatures and reads "
-                    "by hashed API keys in the functions, and the stage, the webhook route and the "
-                    "usage plan are throttled. A web ACL can be associated with the stage by the "
-                    "account's firewall policy.",
+                    "by hashed API keys in the functions, and the stage and the webhook route are "
+                    "throttled. A web ACL can be associated with the stage by the account's firewall "
+                    "policy.",
                 ),
                 NagPackSuppression(
                     id="AwsSolutions-APIG6",
-                    reason="Execution logging needs the account-wide API Gateway CloudWatch role, which "
-                    "this stack does not own; every request is in the JSON access log and in the "
-                    "functions' structured logs.",
+                    reason="Execution logging is off on purpose: at INFO it writes request and response "
+                    "data (webhook bodies, query results) to CloudWatch. Every request is in the JSON "
+                    "access log (which uses the account's API Gateway CloudWatch role, as execution "
+                    "logging would) and in the functions' structured logs.",
                 ),
             ],
             apply_to_children=True,
         )
+        if self.create_account_role:
+            NagSuppressions.add_resource_suppressions(
+                self.rest_api,
+                [
+                    NagPackSuppression(
+                        id="AwsSolutions-IAM4",
+                        reason="API Gateway's account CloudWatch role uses the AWS managed policy "
+                        "AmazonAPIGatewayPushToCloudWatchLogs, the policy AWS documents for it; it is "
+                        "assumed only by apigateway.amazonaws.com.",
+                        applies_to=[
+                            "Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+                            "AmazonAPIGatewayPushToCloudWatchLogs"
+                        ],
+                    )
+                ],
+                apply_to_children=True,
+            )
 
 
 _WEBHOOK_AUTH = (

@@ -39,6 +39,7 @@ class HubFunctions(Construct):
             "BUCKET_NAME": store.bucket.bucket_name,
             "EVENTHUB_CONFIG": stack_config.function_config_json(config),
             "RETENTION_DAYS": str(retention_days),
+            "STACK_NAME": Stack.of(self).stack_name,
             "POWERTOOLS_SERVICE_NAME": c.SERVICE_NAME,
             "POWERTOOLS_METRICS_NAMESPACE": c.METRICS_NAMESPACE,
             "LOG_LEVEL": c.LOG_LEVEL,
@@ -118,26 +119,40 @@ class HubFunctions(Construct):
         return function
 
     def _grant_event_store(self, store: EventStore) -> None:
+        """Exactly the calls each function's code makes (tests/integration/test_least_privilege.py
+        runs every function with only these, under moto's IAM enforcement)."""
         table, bucket = store.table, store.bucket
+        objects = bucket.arn_for_objects("*")
         # Intake: a conditional put; after a duplicate it reads the stored item's payloadRef.
-        table.grant_write_data(self.intake)
-        table.grant(self.intake, "dynamodb:GetItem")
-        bucket.grant_put(self.intake)
-        bucket.grant_delete(self.intake)
-        bucket.grant_read(self.intake)
-        # Query: reads only (items, index queries, batch gets) and S3 reads for presigned downloads.
+        # S3: artifact source stashes and spilled payloads, removed again when the put fails.
+        table.grant(self.intake, "dynamodb:PutItem", "dynamodb:GetItem")
+        self._grant_objects(self.intake, objects, "s3:PutObject", "s3:DeleteObject")
+        # Query: reads only (items, index queries, batch gets); S3 reads for spilled payloads and
+        # the presigned downloads it signs.
         table.grant(self.query, "dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query")
-        bucket.grant_read(self.query)
-        # Poller: events and checkpoints; payloads and artifact source pointers go to the bucket,
-        # and a failed put removes what it wrote.
-        table.grant_read_write_data(self.poller)
-        bucket.grant_put(self.poller)
-        bucket.grant_delete(self.poller)
-        # Copier: marks artifacts on events; multipart uploads into the bucket.
-        table.grant_read_write_data(self.copier)
-        bucket.grant_read_write(self.copier)
-        # Aggregator: counter items.
-        table.grant_read_write_data(self.aggregator)
+        self._grant_objects(self.query, objects, "s3:GetObject")
+        # Poller: events (conditional puts), checkpoints and leases (conditional put, delete).
+        table.grant(self.poller, "dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:DeleteItem")
+        self._grant_objects(self.poller, objects, "s3:PutObject", "s3:DeleteObject")
+        # Copier: reads an event and marks its artifacts; streams each file into a multipart
+        # upload (PutObject covers create/upload-part/complete), aborts unfinished uploads of the
+        # key before a retry, and deletes the source stash once copied.
+        table.grant(self.copier, "dynamodb:GetItem", "dynamodb:UpdateItem")
+        self._grant_objects(
+            self.copier, objects, "s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload", "s3:DeleteObject"
+        )
+        iam.Grant.add_to_principal(
+            grantee=self.copier, actions=["s3:ListBucketMultipartUploads"], resource_arns=[bucket.bucket_arn]
+        )
+        # Aggregator: counted markers (batch get), counter updates and markers in transactions
+        # (AWS authorizes each transaction item as its own action).
+        table.grant(
+            self.aggregator,
+            "dynamodb:BatchGetItem",
+            "dynamodb:UpdateItem",
+            "dynamodb:PutItem",
+            "dynamodb:ConditionCheckItem",
+        )
         stack = Stack.of(self)
         table_id = stack.get_logical_id(table.node.default_child)  # type: ignore[arg-type]
         bucket_id = stack.get_logical_id(bucket.node.default_child)  # type: ignore[arg-type]
@@ -153,21 +168,17 @@ class HubFunctions(Construct):
                     ),
                     NagPackSuppression(
                         id="AwsSolutions-IAM5",
-                        reason="Object-level S3 actions (and the s3:Abort*/GetObject*/List*/DeleteObject* "
-                        "action groups CDK grants) on the data bucket's objects only: keys are chosen per "
-                        "event at run time.",
-                        applies_to=[
-                            f"Resource::<{bucket_id}.Arn>/*",
-                            "Action::s3:Abort*",
-                            "Action::s3:GetObject*",
-                            "Action::s3:GetBucket*",
-                            "Action::s3:List*",
-                            "Action::s3:DeleteObject*",
-                        ],
+                        reason="Named object-level S3 actions on the data bucket's objects only: keys "
+                        "are chosen per event at run time.",
+                        applies_to=[f"Resource::<{bucket_id}.Arn>/*"],
                     ),
                 ],
                 apply_to_children=True,
             )
+
+    @staticmethod
+    def _grant_objects(function: lambda_.Function, objects: str, *actions: str) -> None:
+        iam.Grant.add_to_principal(grantee=function, actions=list(actions), resource_arns=[objects])
 
     def _grant_secrets(self, function: lambda_.Function, names: list[str]) -> None:
         """secretsmanager:GetSecretValue on exactly the secrets the config names."""

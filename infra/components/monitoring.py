@@ -1,14 +1,15 @@
 """Alarms on an SNS topic, and one CloudWatch dashboard.
 
-Custom metrics come from Powertools in the functions: namespace ``EventHub``, dimension
-``service=eventhub``. Every alarm notifies the topic when it fires and when it clears.
+Custom metrics come from Powertools in the functions: namespace ``EventHub``, dimensions
+``service=eventhub`` and ``stack=<stack name>`` (so two stacks in one account keep their signals
+apart). Every alarm notifies the topic when it fires and when it clears.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
-from aws_cdk import Duration
+from aws_cdk import Duration, Stack
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_cloudwatch as cw
 from aws_cdk import aws_cloudwatch_actions as cw_actions
@@ -19,26 +20,31 @@ from constructs import Construct
 
 from infra import constants as c
 
-CUSTOM_DIMENSIONS = {"service": c.SERVICE_NAME}
 _GTE = cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD
 
 
-def custom_metric(name: str, *, statistic: str = "Sum", period: Duration = c.ALARM_PERIOD) -> cw.Metric:
+def custom_dimensions(stack_name: str) -> dict[str, str]:
+    return {"service": c.SERVICE_NAME, "stack": stack_name}
+
+
+def custom_metric(
+    name: str, stack_name: str, *, statistic: str = "Sum", period: Duration = c.ALARM_PERIOD
+) -> cw.Metric:
     return cw.Metric(
         namespace=c.METRICS_NAMESPACE,
         metric_name=name,
-        dimensions_map=CUSTOM_DIMENSIONS,
+        dimensions_map=custom_dimensions(stack_name),
         statistic=statistic,
         period=period,
     )
 
 
-def by_source(name: str) -> cw.MathExpression:
+def by_source(name: str, stack_name: str) -> cw.MathExpression:
     """One line per ``source`` for metrics emitted with a source dimension as well."""
     return cw.MathExpression(
         expression=(
-            f"SEARCH('{{{c.METRICS_NAMESPACE},service,source}} MetricName=\"{name}\"', 'Sum', "
-            f"{int(c.ALARM_PERIOD.to_seconds())})"
+            f"SEARCH('{{{c.METRICS_NAMESPACE},service,source,stack}} MetricName=\"{name}\" "
+            f"stack=\"{stack_name}\"', 'Sum', {int(c.ALARM_PERIOD.to_seconds())})"
         ),
         using_metrics={},
         label=f"{name} by source",
@@ -55,10 +61,12 @@ class Monitoring(Construct):
         functions: dict[str, lambda_.Function],
         queues: Mapping[str, sqs.IQueue],
         intake: lambda_.Function,
+        copier: lambda_.Function,
         aggregator: lambda_.Function,
         api: apigw.RestApi,
     ) -> None:
         super().__init__(scope, construct_id)
+        self.stack_name = Stack.of(self).stack_name
         self.topic = self._topic()
         self.alarms: dict[str, cw.Alarm] = {}
         for name, queue in queues.items():
@@ -66,15 +74,31 @@ class Monitoring(Construct):
         for name, function in functions.items():
             self._function_alarms(name, function)
         self._custom_alarms()
-        self._alarm(
+        self._iterator_age_alarm(
             "AggregatorIteratorAge",
-            aggregator.metric("IteratorAge", statistic="Maximum", period=Duration.minutes(1)),
-            threshold=c.ITERATOR_AGE_ALARM_MS,
-            evaluation_periods=5,
-            description="The aggregator is falling behind the table's stream: counters lag new events.",
-            comparison=cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            aggregator,
+            "The aggregator is falling behind the table's stream: counters lag new events.",
+        )
+        self._iterator_age_alarm(
+            "CopierIteratorAge",
+            copier,
+            "The copier is falling behind the table's stream: presigned result URLs may expire before "
+            "they are copied.",
         )
         self.dashboard = self._dashboard(functions, queues, intake, api)
+
+    def _metric(self, name: str) -> cw.Metric:
+        return custom_metric(name, self.stack_name)
+
+    def _iterator_age_alarm(self, alarm_id: str, function: lambda_.Function, description: str) -> None:
+        self._alarm(
+            alarm_id,
+            function.metric("IteratorAge", statistic="Maximum", period=Duration.minutes(1)),
+            threshold=c.ITERATOR_AGE_ALARM_MS,
+            evaluation_periods=5,
+            description=description,
+            comparison=cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        )
 
     def _topic(self) -> sns.Topic:
         # Not KMS-encrypted: CloudWatch alarms cannot publish to a topic under the AWS-managed SNS
@@ -133,26 +157,26 @@ class Monitoring(Construct):
     def _custom_alarms(self) -> None:
         self._alarm(
             "PollerAuthFailed",
-            custom_metric("PollerAuthFailed"),
+            self._metric("PollerAuthFailed"),
             threshold=1,
             description="A provider refused the poller's credential (401/403): rotate the secret.",
         )
         self._alarm(
             "SignatureRejectedSpike",
-            custom_metric("SignatureRejected"),
+            self._metric("SignatureRejected"),
             threshold=c.SIGNATURE_REJECTION_SPIKE,
             description=f"{c.SIGNATURE_REJECTION_SPIKE} or more webhooks with bad signatures in "
             f"{int(c.ALARM_PERIOD.to_minutes())} min: a rotated secret or someone probing.",
         )
         self._alarm(
             "ArtifactExpired",
-            custom_metric("ArtifactExpired"),
+            self._metric("ArtifactExpired"),
             threshold=1,
             description="A presigned artifact URL had expired before it was copied (403).",
         )
         self._alarm(
             "ArtifactFailed",
-            custom_metric("ArtifactFailed"),
+            self._metric("ArtifactFailed"),
             threshold=1,
             description="An artifact copy failed after its retries.",
         )
@@ -169,12 +193,12 @@ class Monitoring(Construct):
         dashboard.add_widgets(
             cw.GraphWidget(
                 title="Ingest rate by source (EventsStored)",
-                left=[custom_metric("EventsStored"), by_source("EventsStored")],
+                left=[self._metric("EventsStored"), by_source("EventsStored", self.stack_name)],
                 width=half,
             ),
             cw.GraphWidget(
                 title="Duplicates and signature rejections",
-                left=[custom_metric("DuplicateEvents"), custom_metric("SignatureRejected")],
+                left=[self._metric("DuplicateEvents"), self._metric("SignatureRejected")],
                 width=half,
             ),
         )
@@ -189,8 +213,8 @@ class Monitoring(Construct):
             ),
             cw.GraphWidget(
                 title="Copy throughput (ArtifactBytesCopied)",
-                left=[custom_metric("ArtifactBytesCopied")],
-                right=[custom_metric("ArtifactExpired"), custom_metric("ArtifactFailed")],
+                left=[self._metric("ArtifactBytesCopied")],
+                right=[self._metric("ArtifactExpired"), self._metric("ArtifactFailed")],
                 width=half,
             ),
         )

@@ -13,6 +13,7 @@ import math
 from aws_cdk import Duration, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_destinations as destinations
 from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_scheduler_targets as targets
 from cdk_nag import NagPackSuppression, NagSuppressions
@@ -38,22 +39,43 @@ class Pollers(Construct):
         connections: list[Connection],
     ) -> None:
         super().__init__(scope, construct_id)
-        self.spill_queue = terminal_queue(self, "Spill", holds="pulled events the poller could not store")
-        self.dead_letter_queue = terminal_queue(
-            self, "ScheduleDlq", holds="scheduled poller invocations that failed after retries"
+        # Retained: events pulled but not yet stored exist nowhere else (the provider has dequeued them).
+        self.spill_queue = terminal_queue(
+            self, "Spill", holds="pulled events the poller could not store", retain=True
         )
-        self.spill_queue.grant_send_messages(poller)
+        self.dead_letter_queue = terminal_queue(
+            self,
+            "ScheduleDlq",
+            holds="scheduled poller invocations that could not be delivered, and runs that failed after "
+            "their retry",
+        )
+        self.spill_queue.grant(poller, "sqs:SendMessage")  # the poller's code only sends
         poller.add_environment("SPILL_QUEUE_URL", self.spill_queue.queue_url)
+        self._bound_async_retries(poller)
         self.role = self._scheduler_role()
         self.schedules = {conn.id: self._schedule(conn, poller) for conn in connections}
         self._suppress_invoke_versions(poller)
+
+    def _bound_async_retries(self, poller: lambda_.Function) -> None:
+        """Scheduler invokes the poller asynchronously: its retry policy and DLQ cover delivery only.
+        A run that raises is Lambda's to retry, by default twice over up to 6 h, and nothing would
+        reach the DLQ. One retry, an age limit of one schedule's patience, then the DLQ (alarmed)."""
+        poller.configure_async_invoke(
+            retry_attempts=c.POLLER_ASYNC_RETRY_ATTEMPTS,
+            max_event_age=c.SCHEDULE_MAX_EVENT_AGE,
+            on_failure=destinations.SqsDestination(self.dead_letter_queue),
+        )
 
     def _scheduler_role(self) -> iam.Role:
         """Shared by every schedule: may invoke the poller (and report to the DLQ), nothing else."""
         return iam.Role(
             self,
             "SchedulerRole",
-            assumed_by=iam.ServicePrincipal("scheduler.amazonaws.com"),
+            # Only this account's schedules may assume it (the confused-deputy guard AWS documents).
+            assumed_by=iam.ServicePrincipal(
+                "scheduler.amazonaws.com",
+                conditions={"StringEquals": {"aws:SourceAccount": Stack.of(self).account}},
+            ),
             description="EventBridge Scheduler: invoke the event hub's poller",
         )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from aws_cdk import RemovalPolicy
 from aws_cdk import aws_sqs as sqs
 from cdk_nag import NagPackSuppression, NagSuppressions
 from constructs import Construct
@@ -9,14 +10,18 @@ from constructs import Construct
 from infra import constants as c
 
 
-def terminal_queue(scope: Construct, construct_id: str, *, holds: str) -> sqs.Queue:
-    """An encrypted, TLS-only queue at the end of a failure path (it has no dead-letter queue itself)."""
+def terminal_queue(
+    scope: Construct, construct_id: str, *, holds: str, retain: bool = False
+) -> sqs.Queue:
+    """An encrypted, TLS-only queue at the end of a failure path (it has no dead-letter queue
+    itself). ``retain``: it holds data that exists nowhere else, so deleting the stack keeps it."""
     queue = sqs.Queue(
         scope,
         construct_id,
         encryption=sqs.QueueEncryption.SQS_MANAGED,
         enforce_ssl=True,
         retention_period=c.QUEUE_RETENTION,
+        removal_policy=RemovalPolicy.RETAIN if retain else RemovalPolicy.DESTROY,
     )
     NagSuppressions.add_resource_suppressions(
         queue,

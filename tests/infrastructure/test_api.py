@@ -1,7 +1,8 @@
-"""The REST API: routes, integrations, stage settings, usage plan."""
+"""The REST API: routes, integrations, stage settings, the account role access logging needs."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -102,13 +103,49 @@ def test_stage_logs_access_traces_and_throttles(synthesized: Synthesized) -> Non
     assert 0 < webhook["ThrottlingRateLimit"] <= settings[("/*", "*")]["ThrottlingRateLimit"]
 
 
-def test_usage_plan_throttles_and_sets_a_quota_on_the_stage(synthesized: Synthesized) -> None:
-    (plan,) = synthesized.of_type("AWS::ApiGateway::UsagePlan").values()
-    props = plan["Properties"]
-    assert props["Throttle"]["RateLimit"] > 0 and props["Throttle"]["BurstLimit"] > 0
-    assert props["Quota"]["Limit"] > 0 and props["Quota"]["Period"] == "DAY"
-    (api_stage,) = props["ApiStages"]
-    assert api_stage["ApiId"] == {"Ref": synthesized.logical_id("HubApi", "AWS::ApiGateway::RestApi")}
+def test_no_usage_plan_since_no_method_requires_an_api_gateway_key(synthesized: Synthesized) -> None:
+    assert synthesized.of_type("AWS::ApiGateway::UsagePlan") == {}
+    assert not any(m["Properties"].get("ApiKeyRequired") for m in synthesized.of_type("AWS::ApiGateway::Method").values())
+
+
+def test_the_api_is_named_after_its_stack(synthesized: Synthesized) -> None:
+    (api,) = synthesized.of_type("AWS::ApiGateway::RestApi").values()
+    assert api["Properties"]["Name"] == "EventHub"
+
+
+def test_access_logging_deploys_in_a_fresh_account_with_the_account_role_retained(
+    synthesized: Synthesized,
+) -> None:
+    # Given a stage with access logs, which need API Gateway's account-wide CloudWatch role
+    (stage,) = synthesized.of_type("AWS::ApiGateway::Stage").values()
+    assert "AccessLogSetting" in stage["Properties"]
+    # Then the stack sets that role on the account, and keeps it when the stack is deleted
+    (account,) = synthesized.of_type("AWS::ApiGateway::Account").values()
+    role_id = account["Properties"]["CloudWatchRoleArn"]["Fn::GetAtt"][0]
+    role = synthesized.resources[role_id]
+    assert account["DeletionPolicy"] == role["DeletionPolicy"] == "Retain"
+    (trust,) = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    assert trust["Principal"] == {"Service": "apigateway.amazonaws.com"}
+    assert "AmazonAPIGatewayPushToCloudWatchLogs" in json.dumps(role["Properties"]["ManagedPolicyArns"])
+    # And the stage is created after the account setting
+    assert {synthesized.logical_id("HubApi", "AWS::ApiGateway::RestApi")} <= set(account["DependsOn"])
+
+
+def test_an_account_that_already_has_the_role_can_leave_it_alone() -> None:
+    # Given the context flag saying the account's API Gateway CloudWatch role is set already
+    from infra.app import build_app
+    from tests.infrastructure.conftest import EXAMPLE_CONFIG, SKIP_BUNDLING
+
+    context = {**SKIP_BUNDLING, "config": str(EXAMPLE_CONFIG), "apiGatewayAccountRole": "existing"}
+    app, stack = build_app(context, nag=False)
+    # When the stack is synthesized
+    resources = app.synth().get_stack_artifact(stack.artifact_id).template["Resources"]
+    # Then it creates neither the account setting nor its role, and still logs access
+    types = {r["Type"] for r in resources.values()}
+    assert "AWS::ApiGateway::Account" not in types
+    assert not any("CloudWatchRole" in name for name in resources)
+    (stage,) = [r for r in resources.values() if r["Type"] == "AWS::ApiGateway::Stage"]
+    assert "AccessLogSetting" in stage["Properties"]
 
 
 def test_each_function_is_invokable_only_by_this_api(synthesized: Synthesized) -> None:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
 from functions.models.config import parse_config
 from infra import stack_config
+from tests.infrastructure.conftest import ROOT
 from tests.infrastructure.template import Synthesized, actions_of, function_id, role_statements
 
 HANDLERS = {
@@ -118,8 +120,76 @@ def test_only_the_poller_may_send_to_the_spill_queue(synthesized: Synthesized) -
     spill = {"Fn::GetAtt": [synthesized.logical_id("PollersSpill", "AWS::SQS::Queue"), "Arn"]}
     for name in HANDLERS:
         sends = [s for s in role_statements(synthesized, name) if "sqs:SendMessage" in actions_of([s])]
-        targets_spill = any(s["Resource"] == spill for s in sends)
+        targets_spill = any(spill in _resources(s) for s in sends)
         assert targets_spill is (name == "Poller"), name
+
+
+def _resources(statement: dict) -> list:
+    resource = statement["Resource"]
+    return resource if isinstance(resource, list) else [resource]
+
+
+# What each function's code calls, and nothing more (the least-privilege test in
+# tests/integration/test_least_privilege.py runs each function with exactly these).
+EXPECTED_ACTIONS = {
+    "Intake": {"dynamodb:PutItem", "dynamodb:GetItem", "s3:PutObject", "s3:DeleteObject",
+               "secretsmanager:GetSecretValue"},
+    "Query": {"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "s3:GetObject"},
+    "Poller": {"dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:DeleteItem", "s3:PutObject", "s3:DeleteObject",
+               "sqs:SendMessage", "secretsmanager:GetSecretValue"},
+    "Copier": {"dynamodb:GetItem", "dynamodb:UpdateItem", "s3:GetObject", "s3:PutObject",
+               "s3:AbortMultipartUpload", "s3:DeleteObject", "s3:ListBucketMultipartUploads",
+               "sqs:SendMessage"},
+    "Aggregator": {"dynamodb:BatchGetItem", "dynamodb:UpdateItem", "dynamodb:PutItem",
+                   "dynamodb:ConditionCheckItem", "sqs:SendMessage"},
+}  # fmt: skip
+# Granted to every function for its logs and traces, and to the stream consumers for their
+# event source mapping (the Lambda service reads the stream with the function's role).
+PLATFORM_ACTIONS = {"logs:CreateLogStream", "logs:PutLogEvents", "xray:PutTraceSegments",
+                    "xray:PutTelemetryRecords"}  # fmt: skip
+STREAM_READ_ACTIONS = {"dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator",
+                       "dynamodb:ListStreams"}  # fmt: skip
+# The Lambda service sends failed invocations/records to an on-failure SQS destination with the
+# function's role; CDK's grant for that adds the two queue lookups.
+DESTINATION_ACTIONS = {"sqs:GetQueueAttributes", "sqs:GetQueueUrl"}
+
+
+@pytest.mark.parametrize("name", HANDLERS)
+def test_each_role_holds_exactly_the_actions_its_code_calls(synthesized: Synthesized, name: str) -> None:
+    actions = actions_of(role_statements(synthesized, name)) - PLATFORM_ACTIONS
+    if name in ("Copier", "Aggregator"):
+        assert STREAM_READ_ACTIONS <= actions
+        actions -= STREAM_READ_ACTIONS
+    if name in ("Poller", "Copier", "Aggregator"):
+        actions -= DESTINATION_ACTIONS
+    assert actions == EXPECTED_ACTIONS[name]
+
+
+def test_every_setting_a_function_reads_is_set_on_every_function(synthesized: Synthesized) -> None:
+    # Given the environment variables functions/settings.py and functions/observability.py read
+    read = set(re.findall(r'environ\.get\("([A-Z_]+)"', (ROOT / "functions" / "settings.py").read_text()))
+    read |= {"STACK_NAME"}
+    optional = {"EVENTHUB_CONFIG_PATH"}  # a local run's config file; AWS carries EVENTHUB_CONFIG
+    only_poller = {"SPILL_QUEUE_URL"}
+    assert read >= {"TABLE_NAME", "BUCKET_NAME", "EVENTHUB_CONFIG", "RETENTION_DAYS"}
+    # Then each function's template environment sets them
+    for name in HANDLERS:
+        env = _function(synthesized, name)["Environment"]["Variables"]
+        wanted = read - optional - (set() if name == "Poller" else only_poller)
+        assert wanted <= set(env), (name, wanted - set(env))
+        assert env["STACK_NAME"] == "EventHub"
+
+
+def test_a_failed_poll_run_is_retried_once_then_lands_in_the_pollers_dlq(synthesized: Synthesized) -> None:
+    (config,) = synthesized.of_type("AWS::Lambda::EventInvokeConfig").values()
+    props = config["Properties"]
+    assert props["FunctionName"] == {"Ref": function_id(synthesized, "Poller")}
+    assert props["MaximumRetryAttempts"] == 1
+    assert 60 <= props["MaximumEventAgeInSeconds"] <= 900  # near the schedule's own age limit
+    dlq = synthesized.logical_id("PollersScheduleDlq", "AWS::SQS::Queue")
+    assert props["DestinationConfig"]["OnFailure"]["Destination"] == {"Fn::GetAtt": [dlq, "Arn"]}
+    sends = [s for s in role_statements(synthesized, "Poller") if "sqs:SendMessage" in actions_of([s])]
+    assert any({"Fn::GetAtt": [dlq, "Arn"]} in _resources(s) for s in sends)
 
 
 def _secret_names(statements: list[dict]) -> set[str]:
@@ -151,6 +221,9 @@ def test_secrets_are_readable_only_by_the_functions_that_use_them(synthesized: S
 def test_stack_outputs_name_what_operators_and_the_cli_need(synthesized: Synthesized) -> None:
     assert {
         "ApiUrl",
+        "WebhookExtendProdUrl",
+        "WebhookExaProdUrl",
+        "WebhookSvixPartnerUrl",
         "TableName",
         "BucketName",
         "SpillQueueUrl",
@@ -169,3 +242,12 @@ def test_stack_outputs_name_what_operators_and_the_cli_need(synthesized: Synthes
     assert synthesized.outputs["TableName"]["Value"] == {
         "Ref": synthesized.logical_id("EventStoreEvents", "AWS::DynamoDB::Table")
     }
+
+
+def test_each_webhook_connection_has_its_url_as_an_output(synthesized: Synthesized) -> None:
+    output = synthesized.outputs["WebhookExtendProdUrl"]["Value"]["Fn::Join"][1]
+    assert output[-1] == "/webhooks/extend-prod"  # after the stage URL
+    assert {"Ref": synthesized.logical_id("HubApi", "AWS::ApiGateway::RestApi")} in output
+    polled_only = [c.id for c in synthesized.config.connections if not c.receives_webhooks]
+    assert polled_only == ["klavi-prod", "vai-prod"]
+    assert not any("Klavi" in name or "Vai" in name for name in synthesized.outputs)

@@ -64,17 +64,21 @@ def test_each_function_alarms_on_errors_and_throttles(
     ("metric", "threshold"),
     [("PollerAuthFailed", 1), ("SignatureRejected", 25), ("ArtifactExpired", 1), ("ArtifactFailed", 1)],
 )
-def test_custom_metric_alarms_read_the_powertools_namespace_and_service(
+def test_custom_metric_alarms_read_the_powertools_namespace_service_and_stack(
     synthesized: Synthesized, metric: str, threshold: int
 ) -> None:
-    alarm = _alarm_on(synthesized, metric, [{"Name": "service", "Value": "eventhub"}])
+    dims = [{"Name": "service", "Value": "eventhub"}, {"Name": "stack", "Value": "EventHub"}]
+    alarm = _alarm_on(synthesized, metric, dims)
     assert alarm["Namespace"] == "EventHub"
     assert alarm["Statistic"] == "Sum"
     assert alarm["Threshold"] == threshold
 
 
-def test_aggregator_iterator_age_alarm_catches_a_lagging_stream(synthesized: Synthesized) -> None:
-    dims = [{"Name": "FunctionName", "Value": {"Ref": function_id(synthesized, "Aggregator")}}]
+@pytest.mark.parametrize("function", ["Aggregator", "Copier"])
+def test_stream_consumers_iterator_age_alarm_catches_a_lagging_stream(
+    synthesized: Synthesized, function: str
+) -> None:
+    dims = [{"Name": "FunctionName", "Value": {"Ref": function_id(synthesized, function)}}]
     alarm = _alarm_on(synthesized, "IteratorAge", dims)
     assert alarm["Statistic"] == "Maximum"
     assert alarm["ComparisonOperator"] == "GreaterThanThreshold"
@@ -123,7 +127,10 @@ def test_dashboard_shows_ingest_rate_total_and_by_source(synthesized: Synthesize
     widget = _widgets(synthesized)["Ingest rate by source (EventsStored)"]
     names = _metric_names(widget)
     assert "EventsStored" in names
-    assert any(n.startswith("SEARCH('{EventHub,service,source} MetricName=\"EventsStored\"'") for n in names)
+    assert any(
+        n.startswith("SEARCH('{EventHub,service,source,stack} MetricName=\"EventsStored\" stack=\"EventHub\"'")
+        for n in names
+    )
 
 
 def test_dashboard_shows_duplicates(synthesized: Synthesized) -> None:

@@ -57,6 +57,7 @@ def test_scheduler_role_may_only_invoke_the_poller_and_report_to_its_dlq(synthes
     (role_id,) = role_ids
     (statement,) = synthesized.resources[role_id]["Properties"]["AssumeRolePolicyDocument"]["Statement"]
     assert statement["Principal"] == {"Service": "scheduler.amazonaws.com"}
+    assert statement["Condition"] == {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
     policies = [
         p["Properties"]["PolicyDocument"]["Statement"]
         for p in synthesized.of_type("AWS::IAM::Policy").values()

@@ -83,10 +83,59 @@ def test_a_missing_or_invalid_config_is_reported_with_its_path(tmp_path: Path) -
         load_stack_config(broken)
 
 
-def test_config_path_prefers_context_then_environment_then_the_example() -> None:
+def test_config_path_prefers_context_then_environment() -> None:
     assert config_path("a.json", {c.CONFIG_ENV_VAR: "b.json"}) == Path.cwd() / "a.json"
     assert config_path(None, {c.CONFIG_ENV_VAR: "/abs/b.json"}) == Path("/abs/b.json")
-    assert config_path(None, {}) == c.DEFAULT_CONFIG
+
+
+def test_synthesis_without_a_config_stops_and_names_both_ways_to_give_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given no -c config and no EVENTHUB_STACK_CONFIG (a bare `npx cdk deploy`)
+    monkeypatch.delenv(c.CONFIG_ENV_VAR, raising=False)
+    env = {k: v for k, v in os.environ.items() if k != c.CONFIG_ENV_VAR}
+    env["CDK_OUTDIR"] = str(tmp_path / "out")
+    # When the app runs
+    with pytest.raises(StackConfigError) as raised:
+        build_app(dict(SKIP_BUNDLING), nag=False)
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "infra" / "app.py")], env=env, capture_output=True, text=True, timeout=120
+    )
+    # Then nothing is synthesized (the example is never deployed by default), and the message says how
+    for message in (str(raised.value), result.stderr):
+        assert "-c config=PATH" in message and c.CONFIG_ENV_VAR in message
+    assert result.returncode == 2
+    assert not (tmp_path / "out" / "manifest.json").exists()
+
+
+def test_an_unknown_account_role_choice_is_refused() -> None:
+    with pytest.raises(StackConfigError, match="apiGatewayAccountRole=maybe"):
+        build_app({**SKIP_BUNDLING, "config": str(EXAMPLE_CONFIG), "apiGatewayAccountRole": "maybe"}, nag=False)
+
+
+def test_two_connection_ids_that_would_share_an_output_are_refused(tmp_path: Path) -> None:
+    document = _example()
+    twin = {**document["connections"][0], "id": "extend_prod"}
+    document["connections"].append(twin)
+    with pytest.raises(StackConfigError, match="WebhookExtendProdUrl"):
+        build_app({**SKIP_BUNDLING, "config": str(_write(tmp_path, document))}, nag=False)
+
+
+def test_cdk_json_runs_the_app_through_make_so_a_fresh_clone_creates_its_virtualenv(tmp_path: Path) -> None:
+    # Given cdk.json's app command
+    app = json.loads((ROOT / "cdk.json").read_text())["app"]
+    assert ".venv" not in app and app.split()[0] == "make" and app.split()[-1] == "cdk-app"
+    # When make is asked what it would run for it in a checkout without a virtualenv
+    venv = tmp_path / "venv"
+    result = subprocess.run(
+        ["make", "-n", "--no-print-directory", "-C", str(ROOT), "cdk-app", f"VENV={venv}"], capture_output=True, text=True, timeout=60
+    )
+    # Then it creates the virtualenv and installs the project before running the app
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert any(f"-m venv {venv}" in line for line in lines)
+    assert any("pip install" in line for line in lines)
+    assert lines[-1].endswith("infra/app.py")
 
 
 def test_app_script_exits_nonzero_with_a_clear_message_on_a_loopback_config(tmp_path: Path) -> None:

@@ -18,8 +18,8 @@ def test_a_stored_event_is_counted_under_its_source(capsys: pytest.CaptureFixtur
     (blob,) = _emf_blobs(capsys.readouterr().out)
     (directive,) = blob["_aws"]["CloudWatchMetrics"]
     assert directive["Namespace"] == "EventHub"
-    assert sorted(directive["Dimensions"][0]) == ["service", "source"]
-    assert blob["source"] == "klavi" and blob["service"] == "eventhub"
+    assert sorted(directive["Dimensions"][0]) == ["service", "source", "stack"]
+    assert blob["source"] == "klavi" and blob["service"] == "eventhub" and blob["stack"] == "local"
     assert blob["EventsStored"] in (1.0, [1.0])
 
 
