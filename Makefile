@@ -10,13 +10,20 @@ PYTEST_WORKERS ?= 4
 export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: run test test-future test-fast browser lint format synth cdk-app deploy bench bench-quick send poll recopy rebuild-counters clean
+.PHONY: lock run test test-future test-fast browser lint format synth cdk-app deploy bench bench-quick send poll recopy rebuild-counters clean
 
-$(STAMP): pyproject.toml
+# The functions' run-time dependencies come from infra/requirements.lock (hash-checked), the same
+# pins the Lambda bundle installs; the dev tools are then installed around them, held to those pins.
+$(STAMP): pyproject.toml infra/requirements.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r infra/requirements.lock
+	@sed -n 's/^\([A-Za-z0-9][A-Za-z0-9._-]*==[^ ;\\]*\).*/\1/p' infra/requirements.lock > $(VENV)/lambda-pins.txt
+	$(BIN)/python -m pip install --quiet -c $(VENV)/lambda-pins.txt -e '.[dev]'
 	@touch $(STAMP)
+
+lock: $(STAMP) ## re-resolve the functions' run-time dependencies into infra/requirements.lock (uv, with hashes)
+	$(BIN)/python -m infra.bundling lock
 
 run: $(STAMP) ## start the local stack on http://127.0.0.1:$(PORT)
 	$(BIN)/python -m eventhub.local --config $(CONFIG) --port $(PORT)

@@ -1,11 +1,17 @@
 """Lambda code bundled without Docker: pip installs arm64 wheels for the runtime's Python.
 
 One asset holds the ``functions`` package, the console's static files (``eventhub.console``) and
-the run-time dependencies (``pyproject.toml``'s ``[project].dependencies``); every function of
-the stack shares it. ``pip install --platform
+the run-time dependencies, exactly as pinned with hashes in ``infra/requirements.lock``; every
+function of the stack shares it. ``pip install --require-hashes --no-deps --platform
 manylinux2014_aarch64 --only-binary=:all:`` fetches the wheels Lambda's arm64 Python runtime
 loads, whatever machine synthesizes the stack. Packages the runtime already provides (boto3 and
-its botocore stack) are left out.
+its botocore stack) are not in the lock.
+
+The lock is made from ``pyproject.toml``'s ``[project].dependencies`` by ``make lock``
+(``python -m infra.bundling lock``: uv's resolver, universal markers, every file's hash), and
+``make`` installs the same lock into the virtualenv, so tests run the versions that are deployed.
+The asset hash covers the lock, this file and the bundled sources, so a new resolution or a new
+way of bundling is always uploaded.
 """
 
 from __future__ import annotations
@@ -37,6 +43,22 @@ def runtime_requirements(pyproject: Path = c.PYPROJECT) -> list[str]:
     return [spec for spec in declared if _distribution_name(spec) not in provided]
 
 
+def locked_versions(lock: Path = c.LAMBDA_LOCK) -> dict[str, str]:
+    """``{distribution name: version}`` of every package the lock pins."""
+    pins = re.findall(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s;\\]+)", lock.read_text(encoding="utf-8"), re.M)
+    return {_distribution_name(name): version for name, version in pins}
+
+
+def lock_command(output: Path = c.LAMBDA_LOCK) -> list[str]:
+    """uv's resolver over the run-time dependencies: universal (markers for every Python the
+    project supports), a hash for every file, the runtime's own packages left out."""
+    excluded = [arg for name in c.RUNTIME_PROVIDED_PACKAGES for arg in ("--no-emit-package", name)]
+    return [
+        sys.executable, "-m", "uv", "pip", "compile", "-", "--universal", "--generate-hashes",
+        "--python-version", c.MIN_PYTHON_VERSION, "--no-header", "--quiet", *excluded, "-o", str(output),
+    ]  # fmt: skip
+
+
 def _distribution_name(spec: str) -> str:
     match = re.match(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)", spec)
     name = match.group(1) if match else spec
@@ -55,26 +77,26 @@ class LocalPipBundler:
         self,
         root: Path = c.ROOT,
         sources: Sequence[str] = c.BUNDLED_SOURCES,
-        requirements: Sequence[str] | None = None,
+        lock: Path = c.LAMBDA_LOCK,
         run: Runner = _run,
     ) -> None:
         self.root = root
         self.sources = tuple(sources)
-        self.requirements = list(requirements if requirements is not None else runtime_requirements())
+        self.lock = lock
         self._run = run
 
     def pip_command(self, output_dir: str) -> list[str]:
         return [
             sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-compile",
-            "--target", output_dir,
+            "--require-hashes", "--no-deps", "--target", output_dir,
             "--platform", c.PIP_PLATFORM, "--implementation", "cp",
             "--python-version", c.PIP_PYTHON_VERSION, "--only-binary=:all:",
-            *self.requirements,
+            "-r", str(self.lock),
         ]  # fmt: skip
 
     def try_bundle(self, output_dir: str, *, image: Any, **_options: Any) -> bool:
         target = Path(output_dir)
-        if self.requirements:
+        if locked_versions(self.lock):
             self._run(self.pip_command(output_dir))
         _remove_runtime_provided(target)
         for relative in self.sources:
@@ -96,11 +118,13 @@ def _remove_runtime_provided(target: Path) -> None:
     shutil.rmtree(target / "bin", ignore_errors=True)
 
 
-def source_hash(root: Path, sources: Sequence[str], requirements: Sequence[str]) -> str:
-    """Changes when the code, the dependency list or the target platform changes."""
+def source_hash(root: Path, sources: Sequence[str], lock: Path, bundler: Path = Path(__file__)) -> str:
+    """Changes when the code, the locked dependencies, the bundling code or the platform changes."""
     digest = hashlib.sha256()
-    for part in (c.PIP_PLATFORM, c.PIP_PYTHON_VERSION, *requirements):
+    for part in (c.PIP_PLATFORM, c.PIP_PYTHON_VERSION):
         digest.update(part.encode() + b"\0")
+    for path in (lock, bundler):
+        digest.update(path.read_bytes() + b"\0")
     for relative in sources:
         source = root / relative
         files = [source] if source.is_file() else sorted(source.rglob("*"))
@@ -117,10 +141,25 @@ def lambda_code() -> lambda_.Code:
     return lambda_.Code.from_asset(
         str(c.FUNCTIONS_DIR),
         asset_hash_type=AssetHashType.CUSTOM,
-        asset_hash=source_hash(bundler.root, bundler.sources, bundler.requirements),
+        asset_hash=source_hash(bundler.root, bundler.sources, bundler.lock),
         bundling=BundlingOptions(
             image=c.RUNTIME.bundling_image,
             local=bundler,
             command=["bash", "-c", "echo 'bundled locally by infra/bundling.py' && exit 1"],
         ),
     )
+
+
+def main(argv: Sequence[str]) -> int:
+    """``python -m infra.bundling lock``: re-resolve infra/requirements.lock from pyproject.toml."""
+    if list(argv) != ["lock"]:
+        print("usage: python -m infra.bundling lock", file=sys.stderr)
+        return 2
+    requirements = "\n".join(runtime_requirements()) + "\n"
+    subprocess.run(lock_command(), input=requirements, text=True, check=True)  # noqa: S603
+    print(f"locked {len(locked_versions())} packages into {c.LAMBDA_LOCK.relative_to(c.ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -16,6 +16,9 @@ FUNCTIONS_DIR = ROOT / "functions"
 # package, and the console's static files that the query function serves at /console.
 BUNDLED_SOURCES = ("functions", "eventhub/__init__.py", "eventhub/console")
 PYPROJECT = ROOT / "pyproject.toml"
+# The functions' run-time dependencies, pinned with hashes (make lock); bundled, and installed by make.
+LAMBDA_LOCK = ROOT / "infra" / "requirements.lock"
+MIN_PYTHON_VERSION = "3.11"  # pyproject's requires-python: the lock's markers cover it and up
 EXAMPLE_CONFIG = ROOT / "config" / "aws.example.json"
 
 STACK_NAME = "EventHub"
@@ -30,7 +33,7 @@ PIP_PLATFORM = "manylinux2014_aarch64"
 PIP_PYTHON_VERSION = "3.13"
 # Provided by the Lambda Python runtime: bundling them again would pair a bundled botocore with
 # the runtime's boto3.
-RUNTIME_PROVIDED_PACKAGES = ("boto3", "botocore", "s3transfer", "jmespath")
+RUNTIME_PROVIDED_PACKAGES = ("boto3", "botocore", "s3transfer", "jmespath", "python-dateutil", "six")
 
 SERVICE_NAME = "eventhub"  # POWERTOOLS_SERVICE_NAME, and the `service` dimension of every metric
 METRICS_NAMESPACE = "EventHub"

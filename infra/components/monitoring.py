@@ -43,7 +43,7 @@ def by_source(name: str, stack_name: str) -> cw.MathExpression:
     """One line per ``source`` for metrics emitted with a source dimension as well."""
     return cw.MathExpression(
         expression=(
-            f"SEARCH('{{{c.METRICS_NAMESPACE},service,source,stack}} MetricName=\"{name}\" "
+            f'SEARCH(\'{{{c.METRICS_NAMESPACE},service,source,stack}} MetricName="{name}" '
             f"stack=\"{stack_name}\"', 'Sum', {int(c.ALARM_PERIOD.to_seconds())})"
         ),
         using_metrics={},

@@ -10,9 +10,7 @@ from constructs import Construct
 from infra import constants as c
 
 
-def terminal_queue(
-    scope: Construct, construct_id: str, *, holds: str, retain: bool = False
-) -> sqs.Queue:
+def terminal_queue(scope: Construct, construct_id: str, *, holds: str, retain: bool = False) -> sqs.Queue:
     """An encrypted, TLS-only queue at the end of a failure path (it has no dead-letter queue
     itself). ``retain``: it holds data that exists nowhere else, so deleting the stack keeps it."""
     queue = sqs.Queue(

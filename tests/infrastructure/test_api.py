@@ -105,7 +105,9 @@ def test_stage_logs_access_traces_and_throttles(synthesized: Synthesized) -> Non
 
 def test_no_usage_plan_since_no_method_requires_an_api_gateway_key(synthesized: Synthesized) -> None:
     assert synthesized.of_type("AWS::ApiGateway::UsagePlan") == {}
-    assert not any(m["Properties"].get("ApiKeyRequired") for m in synthesized.of_type("AWS::ApiGateway::Method").values())
+    assert not any(
+        m["Properties"].get("ApiKeyRequired") for m in synthesized.of_type("AWS::ApiGateway::Method").values()
+    )
 
 
 def test_the_api_is_named_after_its_stack(synthesized: Synthesized) -> None:

@@ -1,12 +1,45 @@
-"""Lambda code bundling without Docker: pip for arm64/cp313 wheels, then the functions package."""
+"""Lambda code bundling without Docker: the locked arm64/cp313 wheels, then the functions package."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from importlib.metadata import version
 from pathlib import Path
 
+from packaging.requirements import Requirement
+
 from infra import constants as c
-from infra.bundling import LocalPipBundler, runtime_requirements, source_hash
+from infra.bundling import LocalPipBundler, locked_versions, runtime_requirements, source_hash
+
+LOCK_LINES = "pydantic==2.7.0 \\\n    --hash=sha256:" + "0" * 64 + "\n"
+
+
+def _lock(tmp_path: Path, text: str = LOCK_LINES) -> Path:
+    path = tmp_path / "requirements.lock"
+    path.write_text(text)
+    return path
+
+
+def test_the_lock_pins_every_runtime_dependency_within_its_declared_range() -> None:
+    # Given pyproject's run-time dependencies and the committed lock
+    pins = locked_versions()
+    # Then each is pinned, at a version its range admits, and the runtime's own packages are not
+    for spec in runtime_requirements():
+        requirement = Requirement(spec)
+        name = requirement.name.lower().replace("_", "-")
+        assert name in pins, f"{name} is not in infra/requirements.lock: run make lock"
+        assert requirement.specifier.contains(pins[name]), (name, pins[name], str(requirement.specifier))
+    assert not set(pins) & set(c.RUNTIME_PROVIDED_PACKAGES)
+    # And every pin carries hashes (pip installs it with --require-hashes)
+    text = c.LAMBDA_LOCK.read_text()
+    assert text.count("==") == len(pins) and text.count("--hash=sha256:") >= len(pins)
+
+
+def test_the_tests_run_the_locked_versions_of_the_functions_dependencies() -> None:
+    # Given the lock the Lambda bundle installs, and this virtualenv (made by make from the same lock)
+    # Then every locked package is installed here at exactly its locked version
+    for name, pinned in locked_versions().items():
+        assert version(name) == pinned, f"{name}: installed {version(name)}, locked {pinned} (re-run make)"
 
 
 def test_bundle_requirements_are_the_runtime_dependencies_minus_boto3(tmp_path: Path) -> None:
@@ -51,7 +84,8 @@ def test_try_bundle_installs_arm64_wheels_and_copies_the_functions_package(tmp_p
         for package in ("pydantic", "botocore", "botocore-1.40.0.dist-info", "bin"):
             (output / package).mkdir()
 
-    bundler = LocalPipBundler(root=source, sources=SOURCES, requirements=["pydantic>=2.7"], run=fake_pip)
+    lock = _lock(tmp_path)
+    bundler = LocalPipBundler(root=source, sources=SOURCES, lock=lock, run=fake_pip)
     # When CDK asks for a local bundle
     bundled = bundler.try_bundle(str(output), image=None)
     # Then pip targeted Lambda's platform, the code is copied, the runtime's packages are not
@@ -63,7 +97,8 @@ def test_try_bundle_installs_arm64_wheels_and_copies_the_functions_package(tmp_p
     assert "--python-version 3.13" in joined
     assert "--only-binary=:all:" in joined
     assert "--implementation cp" in joined
-    assert command[-1] == "pydantic>=2.7"
+    assert "--require-hashes" in command and "--no-deps" in command
+    assert command[-2:] == ["-r", str(lock)]
     assert (output / "functions" / "handlers" / "intake.py").is_file()
     assert (output / "eventhub" / "console" / "index.html").is_file()
     assert (output / "eventhub" / "__init__.py").is_file()
@@ -74,15 +109,24 @@ def test_try_bundle_installs_arm64_wheels_and_copies_the_functions_package(tmp_p
     assert not (output / "bin").exists()
 
 
-def test_asset_hash_changes_with_code_and_with_dependencies(tmp_path: Path) -> None:
+def test_asset_hash_changes_with_code_the_locked_versions_and_the_bundling_code(tmp_path: Path) -> None:
     root = _source(tmp_path)
+    lock = _lock(tmp_path)
+    bundler_code = tmp_path / "bundling.py"
+    bundler_code.write_text("# bundling\n")
 
-    def digest(requirement: str = "pydantic>=2.7") -> str:
-        return source_hash(root, SOURCES, [requirement])
+    def digest() -> str:
+        return source_hash(root, SOURCES, lock, bundler_code)
 
     first = digest()
     assert digest() == first
-    assert digest("pydantic>=2.8") != first
+    lock.write_text(LOCK_LINES.replace("2.7.0", "2.7.1"))
+    assert digest() != first, "a new resolution is a new asset"
+    lock.write_text(LOCK_LINES)
+    bundler_code.write_text("# bundling, changed\n")
+    assert digest() != first, "a new way of bundling is a new asset"
+    bundler_code.write_text("# bundling\n")
+    assert digest() == first
     (root / "functions" / "handlers" / "__pycache__" / "other.pyc").write_bytes(b"\1")
     (root / "eventhub" / "local" / "stack.py").write_text("changed\n")
     assert digest() == first, "bytecode caches and files outside the bundle do not change the asset"

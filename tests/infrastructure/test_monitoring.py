@@ -128,7 +128,7 @@ def test_dashboard_shows_ingest_rate_total_and_by_source(synthesized: Synthesize
     names = _metric_names(widget)
     assert "EventsStored" in names
     assert any(
-        n.startswith("SEARCH('{EventHub,service,source,stack} MetricName=\"EventsStored\" stack=\"EventHub\"'")
+        n.startswith('SEARCH(\'{EventHub,service,source,stack} MetricName="EventsStored" stack="EventHub"\'')
         for n in names
     )
 

@@ -110,7 +110,9 @@ def test_synthesis_without_a_config_stops_and_names_both_ways_to_give_one(
 
 def test_an_unknown_account_role_choice_is_refused() -> None:
     with pytest.raises(StackConfigError, match="apiGatewayAccountRole=maybe"):
-        build_app({**SKIP_BUNDLING, "config": str(EXAMPLE_CONFIG), "apiGatewayAccountRole": "maybe"}, nag=False)
+        build_app(
+            {**SKIP_BUNDLING, "config": str(EXAMPLE_CONFIG), "apiGatewayAccountRole": "maybe"}, nag=False
+        )
 
 
 def test_two_connection_ids_that_would_share_an_output_are_refused(tmp_path: Path) -> None:
@@ -128,7 +130,10 @@ def test_cdk_json_runs_the_app_through_make_so_a_fresh_clone_creates_its_virtual
     # When make is asked what it would run for it in a checkout without a virtualenv
     venv = tmp_path / "venv"
     result = subprocess.run(
-        ["make", "-n", "--no-print-directory", "-C", str(ROOT), "cdk-app", f"VENV={venv}"], capture_output=True, text=True, timeout=60
+        ["make", "-n", "--no-print-directory", "-C", str(ROOT), "cdk-app", f"VENV={venv}"],
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     # Then it creates the virtualenv and installs the project before running the app
     assert result.returncode == 0, result.stderr
