@@ -90,8 +90,10 @@ def _child(args: argparse.Namespace) -> None:
     if args.mode == "ours":
         from functions.adapters.artifact_source import HttpArtifactSource
         from functions.adapters.blob_store import BlobStore
+        from functions.adapters.dns import resolve_host
         from functions.adapters.event_store import EventStore
-        from functions.logic.copying import CopyDeps, copy_pending_artifacts
+        from functions.logic.copying.deps import CopyDeps
+        from functions.logic.copying.run import copy_pending_artifacts
         from functions.models.config import HubConfig
 
         blobs = BlobStore(args.bucket, s3)
@@ -100,6 +102,7 @@ def _child(args: argparse.Namespace) -> None:
             blobs=blobs,
             source=HttpArtifactSource(),
             config=HubConfig.model_validate_json(args.config),
+            resolve=resolve_host,
         )
         before = _rss()
         started = time.perf_counter()

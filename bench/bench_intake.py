@@ -82,8 +82,8 @@ Writes = tuple[dict[str, Any], list[tuple[str, bytes]]]
 def writes_for(deliveries: list[tuple[str, bytes, dict[str, str]]]) -> list[Writes]:
     """What the intake writes for these deliveries: the item, and the S3 object holding each
     artifact URL's credentials (Klavi's presignedUrl), which are kept out of the item."""
-    from functions.adapters.blob_store import artifact_source_key
     from functions.jsonutil import dumps
+    from functions.models.blob_keys import artifact_source_key
     from functions.models.config import load_config
     from functions.models.items import to_item
     from functions.providers import WEBHOOK_SCHEMES

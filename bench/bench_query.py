@@ -71,7 +71,7 @@ def build_counters(dynamodb: Any, table: str, items: list[dict[str, Any]]) -> in
     from functions.adapters.blob_store import BlobStore
     from functions.adapters.counters import CounterStore, counted_from_item
     from functions.adapters.event_store import EventStore
-    from functions.logic.aggregating import rebuild_counters
+    from functions.logic.aggregating.rebuild import rebuild_counters
 
     counters = CounterStore(EventStore(table, dynamodb, BlobStore("unused", None)))
     events = ((counted_from_item(item), None) for item in items)

@@ -756,8 +756,7 @@ def run_backfill(
     from botocore.exceptions import BotoCoreError, ClientError
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from functions.adapters.http_client import ProviderAuthFailed
-    from functions.errors import HubError, UnknownConnection
+    from functions.errors import HubError, ProviderAuthFailed, UnknownConnection
     from functions.logic.polling import RunBudget
     from functions.logic.polling import backfill as backfill_window
 

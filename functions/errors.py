@@ -54,3 +54,55 @@ class SecretsUnavailable(HubError):
 
     status_code = 503
     code = "secrets_unavailable"
+
+
+class Unresolvable(Exception):
+    """A result file's host name did not resolve: transient, retried like a connection error."""
+
+
+class SourceUnavailable(Exception):
+    """A result file's source broke off (connection error, timeout, broken body): transient."""
+
+
+class ProviderError(HubError):
+    """A provider API answered something we cannot use (a bad status, a malformed page)."""
+
+    status_code = 502
+    code = "provider_error"
+
+
+class ProviderAuthFailed(ProviderError):
+    """The provider refused our credential (401/403). Retrying cannot help."""
+
+    code = "provider_auth_failed"
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class ProviderUnavailable(ProviderError):
+    """The provider kept failing (5xx, 429, timeouts, connection errors) through every retry."""
+
+    status_code = 503
+    code = "provider_unavailable"
+
+
+class MalformedPage(ProviderError):
+    """A page (or a pulled event) that is not what the provider's API promises."""
+
+    code = "malformed_page"
+
+
+class EventSpilled(HubError):
+    """A pulled event could not be stored; it is safe in the spill queue and the run stopped."""
+
+    status_code = 503
+    code = "event_spilled"
+
+
+class SpillUnavailable(HubError):
+    """Neither the store nor the spill location would take the event."""
+
+    status_code = 503
+    code = "spill_unavailable"

@@ -1,6 +1,6 @@
 """Lambda code bundled without Docker: pip installs arm64 wheels for the runtime's Python.
 
-One asset holds the ``functions`` package, the console's static files (``eventhub.console``) and
+One asset holds the ``functions`` package (with the console's static files, ``functions.console``) and
 the run-time dependencies, exactly as pinned with hashes in ``infra/requirements.lock``; every
 function of the stack shares it. ``pip install --require-hashes --no-deps --platform
 manylinux2014_aarch64 --only-binary=:all:`` fetches the wheels Lambda's arm64 Python runtime

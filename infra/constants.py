@@ -8,13 +8,13 @@ from pathlib import Path
 from aws_cdk import Duration
 from aws_cdk import aws_lambda as lambda_
 
-from functions.adapters.blob_store import ARTIFACT_SOURCE_PREFIX
+from functions.models.blob_keys import ARTIFACT_SOURCE_PREFIX
 
 ROOT = Path(__file__).resolve().parents[1]
 FUNCTIONS_DIR = ROOT / "functions"
 # What the Lambda code asset holds besides the dependencies, relative to ROOT: the functions
-# package, and the console's static files that the query function serves at /console.
-BUNDLED_SOURCES = ("functions", "eventhub/__init__.py", "eventhub/console")
+# package (the console's static files, served by the query function at /console, are part of it).
+BUNDLED_SOURCES = ("functions",)
 PYPROJECT = ROOT / "pyproject.toml"
 # The functions' run-time dependencies, pinned with hashes (make lock); bundled, and installed by make.
 LAMBDA_LOCK = ROOT / "infra" / "requirements.lock"

@@ -68,7 +68,7 @@ def rebuild(client: Any, table: str, tenant: str | None) -> tuple[int, int]:
     from functions.adapters.blob_store import BlobStore
     from functions.adapters.counters import CounterStore
     from functions.adapters.event_store import EventStore
-    from functions.logic.aggregating import default_mark_cutoff, rebuild_counters
+    from functions.logic.aggregating.rebuild import default_mark_cutoff, rebuild_counters
 
     counters = CounterStore(EventStore(table, client, BlobStore("unused", None)))
     result = rebuild_counters(

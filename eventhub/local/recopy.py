@@ -67,8 +67,10 @@ def recopy(event_id: str, note: dict[str, Any]) -> int:
 
     from functions.adapters.artifact_source import HttpArtifactSource
     from functions.adapters.blob_store import BlobStore
+    from functions.adapters.dns import resolve_host
     from functions.adapters.event_store import EventStore
-    from functions.logic.copying import CopyDeps, iter_outcomes, recopy_event
+    from functions.logic.copying.deps import CopyDeps
+    from functions.logic.copying.run import iter_outcomes, recopy_event
     from functions.models.config import load_config
 
     def client(service: str) -> Any:
@@ -86,6 +88,7 @@ def recopy(event_id: str, note: dict[str, Any]) -> int:
         blobs=blobs,
         source=HttpArtifactSource(),
         config=load_config(note["configPath"]),
+        resolve=resolve_host,
     )
     report = recopy_event(event_id, deps)
     if not report.found:

@@ -10,27 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import Protocol
 
 import urllib3
 from urllib3.exceptions import HTTPError as Urllib3Error
 
-from functions.logic.url_policy import FetchTarget
+from functions.errors import SourceUnavailable
+from functions.models.fetch import FetchTarget
+from functions.ports.artifacts import Download
 
 USER_AGENT = "eventhub-artifact-copier/1"
-
-
-class SourceUnavailable(Exception):
-    """A connection error, timeout or broken body: transient, worth another attempt."""
-
-
-class Download(Protocol):
-    status: int
-
-    @property
-    def headers(self) -> Mapping[str, str]: ...
-
-    def read(self, amount: int) -> bytes: ...
 
 
 class _Response:

@@ -4,15 +4,11 @@ from __future__ import annotations
 
 import contextlib
 from typing import Any
-from urllib.parse import quote
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from functions.adapters.multipart_upload import MultipartUpload
 from functions.errors import StoreUnavailable
-
-PAYLOAD_PREFIX = "payloads/"
-ARTIFACT_SOURCE_PREFIX = "artifact-sources/"  # credentialed URLs; expire with a lifecycle rule
-ARTIFACT_PREFIX = "artifacts/"  # our copies of the result files
 
 
 class BlobStore:
@@ -76,6 +72,10 @@ class BlobStore:
             raise StoreUnavailable(f"blob store write failed: {type(error).__name__}") from None
         return response["UploadId"]
 
+    def multipart(self, key: str, content_type: str, *, in_flight: int) -> MultipartUpload:
+        """A multipart upload of ``key`` whose parts go up in the background, ``in_flight`` at most."""
+        return MultipartUpload(self, key, content_type, in_flight)
+
     def upload_part(self, key: str, upload_id: str, number: int, data: bytes | bytearray) -> dict[str, str]:
         """Upload part ``number`` (1-based); returns what completing the upload needs of it."""
         try:
@@ -126,18 +126,3 @@ class BlobStore:
                 params["UploadIdMarker"] = response["NextUploadIdMarker"]
         except (ClientError, BotoCoreError) as error:
             raise StoreUnavailable(f"blob store list failed: {type(error).__name__}") from None
-
-
-def payload_key(tenant_id: str, event_id: str, digest: str) -> str:
-    return f"{PAYLOAD_PREFIX}{tenant_id}/{event_id}/{digest}.json"
-
-
-def artifact_source_key(event_id: str, index: int) -> str:
-    return f"{ARTIFACT_SOURCE_PREFIX}{event_id}/{index}"
-
-
-def artifact_key(tenant_id: str, source: str, occurred_at: str, event_id: str, name: str) -> str:
-    """``artifacts/{tenantId}/{source}/{yyyy}/{mm}/{dd}/{eventId}/{name}``, each part kept to one segment."""
-    year, month, day = occurred_at[:4], occurred_at[5:7], occurred_at[8:10]
-    parts = (tenant_id, source, year, month, day, event_id, name)
-    return ARTIFACT_PREFIX + "/".join(quote(part, safe="-_.~@+=,") or "_" for part in parts)

@@ -11,7 +11,6 @@ stream record can be delivered.
 from __future__ import annotations
 
 import json
-import random
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
@@ -19,15 +18,16 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from functions import table_schema as schema
+from functions.adapters import dynamodb
 from functions.adapters.event_store import EventStore, ReadMeter
-from functions.errors import StoreUnavailable
-from functions.logic.aggregating import Counted, CounterKey, Delta, days_key
+from functions.models.counting import Counted, CounterKey, Delta, days_key
 from functions.models.items import EVENT_KIND
 
 COUNTER_KIND = "counter"
 MARKER_KIND = "counted"
 MARKER_TTL_SECONDS = 7 * 86_400
 _ATTEMPTS = 5
+WHAT = "counters"
 # Attributes of a counter item that are not counts.
 _RESERVED = frozenset({schema.PARTITION_KEY, schema.KIND_ATTRIBUTE, "tenantId", "scope", "name", "days"})
 # What the counters need of an event item.
@@ -137,10 +137,6 @@ def _update(table: str, key: CounterKey, delta: Delta) -> dict[str, Any]:
     }
 
 
-def _code(error: ClientError) -> str:
-    return str(error.response.get("Error", {}).get("Code", ""))
-
-
 class CounterStore:
     """Reads and writes counters through the event store's table, client and read meter."""
 
@@ -164,11 +160,7 @@ class CounterStore:
     def note_days(self, tenant_id: str, days: set[str]) -> None:
         delta = Delta()
         delta.sets["days"] = set(days)
-        try:
-            self.ddb.update_item(**_update(self.table, days_key(tenant_id), delta))
-        except (ClientError, BotoCoreError) as error:
-            code = _code(error) if isinstance(error, ClientError) else type(error).__name__
-            raise StoreUnavailable(f"counters unavailable ({code})") from None
+        dynamodb.call(WHAT, self.ddb.update_item, **_update(self.table, days_key(tenant_id), delta))
 
     def apply(self, events: Sequence[Counted], updates: Mapping[CounterKey, Delta]) -> set[str]:
         expires = str(int(time.time()) + MARKER_TTL_SECONDS)
@@ -188,12 +180,15 @@ class CounterStore:
             for event in events
         ]
         items += [{"Update": _update(self.table, key, delta)} for key, delta in sorted(updates.items())]
-        for attempt in range(_ATTEMPTS):
+        failure: Exception | None = None
+        # A transaction cancelled by a conflicting one (or failed by a fault botocore did not
+        # retry) is tried again; one cancelled because a marker exists names those events.
+        for _ in dynamodb.Backoff(attempts=_ATTEMPTS, base_seconds=0.05, sleep=self._sleep):
             try:
                 self.ddb.transact_write_items(TransactItems=items)
                 return set()
             except ClientError as error:
-                if _code(error) == "TransactionCanceledException":
+                if dynamodb.error_code(error) == "TransactionCanceledException":
                     reasons = error.response.get("CancellationReasons") or []
                     already = {
                         event.event_id
@@ -202,13 +197,10 @@ class CounterStore:
                     }
                     if already:
                         return already
-                if attempt == _ATTEMPTS - 1:
-                    raise StoreUnavailable(f"counters unavailable ({_code(error)})") from None
+                failure = error
             except BotoCoreError as error:
-                if attempt == _ATTEMPTS - 1:
-                    raise StoreUnavailable(f"counters unavailable ({type(error).__name__})") from None
-            self._sleep(random.uniform(0, 0.05 * 2**attempt))  # noqa: S311 - jitter, not crypto
-        raise StoreUnavailable("counters unavailable")
+                failure = error
+        raise dynamodb.unavailable(WHAT, failure or "no attempt") from None
 
     # -- readers -------------------------------------------------------------------------------
 
@@ -224,22 +216,12 @@ class CounterStore:
         return found
 
     def _batch_get(self, ids: list[str], *, projection: bool = False) -> Iterator[dict[str, Any]]:
-        keys: dict[str, Any] = {"Keys": [{schema.PARTITION_KEY: {"S": i}} for i in ids]}
+        request: dict[str, Any] = {"Keys": [{schema.PARTITION_KEY: {"S": i}} for i in ids]}
         if projection:  # keys only
-            keys.update(ProjectionExpression="#id", ExpressionAttributeNames={"#id": schema.PARTITION_KEY})
-        request: dict[str, Any] = {self.table: keys}
-        for attempt in range(_ATTEMPTS + 3):
-            try:
-                response = self.ddb.batch_get_item(RequestItems=request)
-            except (ClientError, BotoCoreError) as error:
-                code = _code(error) if isinstance(error, ClientError) else type(error).__name__
-                raise StoreUnavailable(f"counters unavailable ({code})") from None
-            yield from response.get("Responses", {}).get(self.table, [])
-            request = response.get("UnprocessedKeys") or {}
-            if not request:
-                return
-            self._sleep(random.uniform(0, 0.02 * 2**attempt))  # noqa: S311
-        raise StoreUnavailable("counters unavailable (unprocessed keys)")
+            request.update(ProjectionExpression="#id", ExpressionAttributeNames={"#id": schema.PARTITION_KEY})
+        backoff = dynamodb.Backoff(attempts=_ATTEMPTS + 3, sleep=self._sleep)
+        for items in dynamodb.batch_get(self.ddb, self.table, request, WHAT, backoff):
+            yield from items
 
     # -- rebuilding ----------------------------------------------------------------------------
 
@@ -279,18 +261,8 @@ class CounterStore:
                 yield item[schema.PARTITION_KEY]["S"]
 
     def _batch_write(self, requests: Iterable[dict[str, Any]]) -> None:
-        pending = list(requests)
-        while pending:
-            chunk, pending = pending[:25], pending[25:]
-            request = {self.table: chunk}
-            for attempt in range(_ATTEMPTS + 3):
-                response = self.ddb.batch_write_item(RequestItems=request)
-                request = response.get("UnprocessedItems") or {}
-                if not request:
-                    break
-                self._sleep(random.uniform(0, 0.02 * 2**attempt))  # noqa: S311
-            else:
-                raise StoreUnavailable("counters unavailable (unprocessed items)")
+        backoff = dynamodb.Backoff(attempts=_ATTEMPTS + 3, sleep=self._sleep)
+        dynamodb.batch_write(self.ddb, self.table, list(requests), WHAT, backoff)
 
     def replace_all(self, values: Mapping[CounterKey, Delta], tenant_id: str | None) -> int:
         wanted = {counter_id(key) for key in values}

@@ -8,22 +8,19 @@ store's meter. Times are half-open ``[start, end)``; a position is an index sort
 
 from __future__ import annotations
 
-import random
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from functions import table_schema as schema
+from functions.adapters import dynamodb
 from functions.adapters.counters import COUNTED_ATTRIBUTES, counted_from_item
 from functions.adapters.event_store import EventStore
-from functions.errors import StoreUnavailable
-from functions.logic.aggregating import LATEST, Counted
-from functions.logic.query import Entry, Source, SourceKind
-from functions.models.event import CanonicalEvent, format_timestamp
+from functions.models.counting import Counted
+from functions.models.event import LATEST, CanonicalEvent, format_timestamp
 from functions.models.items import day_of, is_event_item
+from functions.models.listing import Entry, Source, SourceKind
 
 _INDEX = {
     SourceKind.TIME: schema.TIME_INDEX,
@@ -66,12 +63,6 @@ def bounds(
     if below is not None:
         highs.append(_below(below))
     return low, min(highs) if highs else None
-
-
-def _code(error: Exception) -> str:
-    if isinstance(error, ClientError):
-        return str(error.response.get("Error", {}).get("Code", ""))
-    return type(error).__name__
 
 
 class EventIndex:
@@ -128,17 +119,10 @@ class EventIndex:
         return params
 
     def _query(self, params: dict[str, Any], label: str) -> dict[str, Any]:
-        for attempt in range(_ATTEMPTS):
-            try:
-                response = self.ddb.query(**params)
-            except (ClientError, BotoCoreError) as error:
-                if attempt == _ATTEMPTS - 1 or _code(error) not in _RETRYABLE:
-                    raise StoreUnavailable(f"event index unavailable ({_code(error)})") from None
-                self._sleep(random.uniform(0, 0.02 * 2**attempt))  # noqa: S311 - jitter
-                continue
-            self.meter.add(label, int(response.get("ScannedCount", response.get("Count", 0))))
-            return response
-        raise StoreUnavailable("event index unavailable")
+        # Throttles, 5xx and dropped connections are retried by botocore (standard mode).
+        response = dynamodb.call("event index", self.ddb.query, **params)
+        self.meter.add(label, int(response.get("ScannedCount", response.get("Count", 0))))
+        return response
 
     def newest_first(
         self,
@@ -205,20 +189,10 @@ class EventIndex:
                 names = {f"#a{n}": a for n, a in enumerate(attributes)}
                 request["ProjectionExpression"] = ", ".join(names)
                 request["ExpressionAttributeNames"] = names
-            pending: dict[str, Any] = {self.table: request}
-            for attempt in range(_ATTEMPTS + 2):
-                try:
-                    response = self.ddb.batch_get_item(RequestItems=pending)
-                except (ClientError, BotoCoreError) as error:
-                    raise StoreUnavailable(f"event store unavailable ({_code(error)})") from None
-                for item in response.get("Responses", {}).get(self.table, []):
+            backoff = dynamodb.Backoff(attempts=_ATTEMPTS + 2, sleep=self._sleep)
+            for items in dynamodb.batch_get(self.ddb, self.table, request, "event store", backoff):
+                for item in items:
                     found[item[schema.PARTITION_KEY]["S"]] = item
-                pending = response.get("UnprocessedKeys") or {}
-                if not pending:
-                    break
-                self._sleep(random.uniform(0, 0.02 * 2**attempt))  # noqa: S311
-            else:
-                raise StoreUnavailable("event store unavailable (unprocessed keys)")
         return found
 
     def fetch(self, ids: Sequence[str]) -> list[CanonicalEvent]:
@@ -252,20 +226,6 @@ class EventIndex:
         items = self._batch_get([e.id for e in entries], "BatchGetItem:edges", COUNTED_ATTRIBUTES)
         found = [counted_from_item(items[e.id]) for e in entries if e.id in items]
         return [c for c in found if c is not None and c.tenant_id == tenant_id]
-
-
-_RETRYABLE = frozenset(
-    {
-        "ProvisionedThroughputExceededException",
-        "ThrottlingException",
-        "RequestLimitExceeded",
-        "InternalServerError",
-        "ServiceUnavailable",
-        "EndpointConnectionError",
-        "ConnectionClosedError",
-        "ReadTimeoutError",
-    }
-)
 
 
 def _entry(item: Mapping[str, Any]) -> Entry:

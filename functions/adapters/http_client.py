@@ -17,44 +17,19 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from functools import lru_cache
-from typing import Any
 
 import urllib3
 from urllib3.exceptions import HTTPError as TransportError
 
-from functions import jsonutil
-from functions.errors import HubError
+from functions.errors import ProviderAuthFailed, ProviderError, ProviderUnavailable
+from functions.models.http import HttpResponse
 from functions.observability import logger
 from functions.redaction import redact_url
 
 USER_AGENT = "eventhub-poller/1"
-
-
-class ProviderError(HubError):
-    """A provider API answered something we cannot use (a bad status, a malformed page)."""
-
-    status_code = 502
-    code = "provider_error"
-
-
-class ProviderAuthFailed(ProviderError):
-    """The provider refused our credential (401/403). Retrying cannot help."""
-
-    code = "provider_auth_failed"
-
-    def __init__(self, message: str, status: int) -> None:
-        super().__init__(message)
-        self.status = status
-
-
-class ProviderUnavailable(ProviderError):
-    """The provider kept failing (5xx, 429, timeouts, connection errors) through every retry."""
-
-    status_code = 503
-    code = "provider_unavailable"
 
 
 @dataclass(frozen=True)
@@ -63,17 +38,6 @@ class RetryPolicy:
     backoff_base: float = 0.5  # seconds; attempt n waits up to base * 2**(n-1)
     backoff_cap: float = 8.0
     retry_after_cap: float = 30.0  # a longer Retry-After ends the run instead of blocking it
-
-
-@dataclass(frozen=True)
-class HttpResponse:
-    status: int
-    body: bytes
-    headers: Mapping[str, str] = field(default_factory=dict)
-
-    def json(self) -> Any:
-        """The body as JSON; MalformedPayload (with a clear message) if it is not."""
-        return jsonutil.loads(self.body)
 
 
 def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:

@@ -16,37 +16,17 @@ import base64
 import json
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from functions.adapters.blob_store import BlobStore
-from functions.errors import HubError
+from functions.errors import HubError, SpillUnavailable
+from functions.models.spill import SpilledEvent
 
 SPILL_PREFIX = "spill/"
 MAX_INLINE_BODY = 200 * 1024  # leaves room for the envelope inside SQS's 256 KiB
 FORMAT_VERSION = 1
-
-
-class SpillUnavailable(HubError):
-    """Neither the store nor the spill location would take the event."""
-
-    status_code = 503
-    code = "spill_unavailable"
-
-
-@dataclass(frozen=True)
-class SpilledEvent:
-    """One spilled event as read back: which connection pulled it, when, and its raw body."""
-
-    connection_id: str
-    provider: str
-    reason: str
-    received_at: str
-    body: bytes
-    receipt: str = ""
-    blob_key: str | None = None
 
 
 def _encode(body: bytes) -> tuple[str, str]:

@@ -13,7 +13,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from functions.adapters import factory
 from functions.adapters.counters import CounterStore, counted_from_item
-from functions.logic.aggregating import StreamEntry, count_stream_batch
+from functions.logic.aggregating.counting import StreamEntry, count_stream_batch
 from functions.observability import logger, metrics, tracer
 
 

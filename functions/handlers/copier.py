@@ -19,7 +19,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from functions.adapters import factory
 from functions.adapters.artifact_source import HttpArtifactSource
-from functions.logic.copying import CopyDeps, RetryPolicy, copy_pending_artifacts, recopy_event
+from functions.adapters.dns import resolve_host
+from functions.logic.copying.deps import CopyDeps, RetryPolicy
+from functions.logic.copying.run import copy_pending_artifacts, recopy_event
 from functions.observability import logger, metrics, tracer
 
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
@@ -42,6 +44,7 @@ def _deps() -> CopyDeps:
         blobs=factory.blob_store(),
         source=_source(),
         config=factory.hub_config(),
+        resolve=resolve_host,
         retry=RETRY_POLICY,
     )
 

@@ -8,11 +8,11 @@ from datetime import datetime
 from pydantic import BaseModel
 
 from functions import jsonutil
-from functions.adapters.event_store import EventStore
-from functions.adapters.secrets import SecretResolver
 from functions.errors import PayloadTooLarge, SignatureError, UnknownConnection
 from functions.models.config import HubConfig
 from functions.observability import count_by_source, logger, metrics
+from functions.ports.events import EventWriter
+from functions.ports.polling import SecretReader
 from functions.providers import WEBHOOK_SCHEMES
 from functions.providers.base import Delivery
 
@@ -33,8 +33,8 @@ def receive_webhook(
     received_at: datetime,
     *,
     config: HubConfig,
-    secrets: SecretResolver,
-    store: EventStore,
+    secrets: SecretReader,
+    store: EventWriter,
 ) -> IntakeResult:
     connection = config.connection(connection_id)
     if connection is None or not connection.receives_webhooks:

@@ -13,18 +13,17 @@ from __future__ import annotations
 
 import ipaddress
 import re
-import socket
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from fnmatch import fnmatchcase
 from urllib.parse import SplitResult, urljoin, urlsplit
 
+from functions.errors import Unresolvable
+from functions.models.fetch import DEFAULT_PORTS, FetchTarget
+from functions.ports.artifacts import Resolver
+
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost"})
-DEFAULT_PORTS = {"http": 80, "https": 443}
 # Host spellings that resolvers read as numbers (2130706433, 0x7f.1, 127.1): IP literals too.
 _NUMERIC_HOST = re.compile(r"^(0x[0-9a-f]+|[0-9]+)(\.(0x[0-9a-f]+|[0-9]+))*\.?$")
-
-Resolver = Callable[[str, int], Sequence[str]]
 
 
 class Refused(Exception):
@@ -33,42 +32,6 @@ class Refused(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
-
-
-class Unresolvable(Exception):
-    """The host name did not resolve: a transient condition, retried like a connection error."""
-
-
-@dataclass(frozen=True)
-class FetchTarget:
-    """A checked URL: connect to one of ``addresses`` and present ``host`` (Host header, SNI)."""
-
-    url: str
-    scheme: str
-    host: str
-    port: int
-    addresses: tuple[str, ...]
-
-    @property
-    def request_target(self) -> str:
-        """Path and query as sent on the request line."""
-        parts = urlsplit(self.url)
-        path = parts.path or "/"
-        return f"{path}?{parts.query}" if parts.query else path
-
-    @property
-    def host_header(self) -> str:
-        name = f"[{self.host}]" if ":" in self.host else self.host
-        return name if self.port == DEFAULT_PORTS[self.scheme] else f"{name}:{self.port}"
-
-
-def resolve_host(host: str, port: int) -> list[str]:
-    """Every address the host resolves to (IPv4 and IPv6)."""
-    try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError) as error:
-        raise Unresolvable(f"host {host} did not resolve ({type(error).__name__})") from None
-    return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
 
 def _ip_literal(host: str) -> bool:
@@ -114,7 +77,7 @@ def check_url(
     allowed_hosts: Sequence[str],
     *,
     allow_loopback: bool = False,
-    resolve: Resolver = resolve_host,
+    resolve: Resolver,
 ) -> FetchTarget:
     """The target to fetch, or ``Refused``. Raises ``Unresolvable`` if DNS has no answer."""
     parts, host, port = _split(url)

@@ -23,6 +23,9 @@ def event_id_for(tenant_id: str, source: str, source_event_id: str) -> str:
     return str(uuid.uuid5(EVENT_ID_NAMESPACE, f"{tenant_id}/{source}/{source_event_id}"))
 
 
+LATEST = datetime.max.replace(tzinfo=UTC)  # the latest representable moment (ranges clamp to it)
+
+
 def format_timestamp(moment: datetime) -> str:
     """ISO 8601 UTC with fixed microsecond precision, so that strings sort like times."""
     if moment.tzinfo is None:

@@ -6,9 +6,11 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from functions.errors import SignatureError
+from functions.errors import MalformedPage, SignatureError
 from functions.models.config import Connection
-from functions.models.event import CanonicalEvent, Channel, NewEvent, event_id_for, format_timestamp
+from functions.models.event import CanonicalEvent, Channel, NewEvent, event_id_for, format_timestamp, utcnow
+from functions.models.polling import Page
+from functions.ports.polling import HttpSource
 from functions.providers.base import (
     Delivery,
     check_timestamp,
@@ -19,6 +21,8 @@ from functions.providers.base import (
     require_str,
     timestamp_or,
 )
+from functions.providers.paging import map_all, page_field, page_json
+from functions.redaction import redact_url
 
 SOURCE = "exa"
 SIGNATURE_HEADER = "exa-signature"
@@ -81,3 +85,47 @@ def map_event(envelope: Any, connection: Connection, received_at: datetime, chan
 
 def map_webhook(envelope: Any, delivery: Delivery, connection: Connection) -> NewEvent:
     return map_event(envelope, connection, delivery.received_at, Channel.WEBHOOK)
+
+
+# -- the events list, as the reconciling sync reads it -------------------------------------------
+
+EVENTS_PATH = "/v0/events"
+
+
+class ExaEvents:
+    """``GET {base}/v0/events?createdAfter&createdBefore&limit&cursor`` with ``x-api-key``."""
+
+    def __init__(self, connection: Connection, api_key: str, http: HttpSource) -> None:
+        assert connection.poll is not None
+        self.connection = connection
+        self.poll = connection.poll
+        self.url = self.poll.base_url + (self.poll.path or EVENTS_PATH)
+        self.where = redact_url(self.url)
+        self.headers = {"x-api-key": api_key}
+        self.http = http
+
+    def fetch(
+        self, start: datetime, end: datetime, position: int | str | None, budget_seconds: float
+    ) -> Page:
+        params: dict[str, str | int] = {
+            "createdAfter": format_timestamp(start),
+            "createdBefore": format_timestamp(end),
+            "limit": self.poll.page_size,
+        }
+        if position:
+            params["cursor"] = str(position)
+        response = self.http.get(self.url, params=params, headers=self.headers, budget_seconds=budget_seconds)
+        where = f"{self.where} (page {'after a cursor' if position else 'one'})"
+        body = page_json(response, where)
+        items = page_field(body, "data", list, where)
+        has_more = page_field(body, "hasMore", bool, where)
+        cursor = body.get("nextCursor")
+        if has_more and (not isinstance(cursor, str) or not cursor):
+            raise MalformedPage(f"{where}: hasMore is true but nextCursor is missing")
+        if has_more and cursor == position:
+            raise MalformedPage(f"{where}: nextCursor repeats the cursor just read")
+        received_at = utcnow()
+        events = map_all(
+            items, lambda item: map_event(item, self.connection, received_at, Channel.POLL), where
+        )
+        return Page(events, cursor if has_more else None)

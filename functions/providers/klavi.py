@@ -100,3 +100,7 @@ def map_webhook(envelope: Any, delivery: Delivery, connection: Connection) -> Ne
 
 
 __all__ = ["verify", "map_event", "map_webhook", "SignatureError"]
+
+
+# The pull queue: each GET hands out one event, once (201: the queue is empty).
+PULL_PATH = "/data/analysis/v1/events"

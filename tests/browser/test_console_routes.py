@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from eventhub.console import CONTENT_TYPES, PAGE, asset
+from functions.console import CONTENT_TYPES, PAGE, asset
 from eventhub.local.gateway import ROUTES, proxy_event
 
 
@@ -87,14 +87,14 @@ def test_console_code_never_parses_markup_or_loads_from_elsewhere() -> None:
 def test_without_the_console_package_the_api_still_answers_and_console_says_why(
     lambda_env: Any, lambda_context: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Given a function bundled without eventhub.console (import fails)
+    # Given a function bundled without functions.console (import fails)
     import sys
 
-    monkeypatch.setitem(sys.modules, "eventhub.console", None)
+    monkeypatch.setitem(sys.modules, "functions.console", None)
 
     response = get("/console", lambda_context)
     api = get("/api/v1/events/0b7e7a52-1d55-5b0e-9a7f-2f3e4c5d6e7f", lambda_context)
 
     assert response["statusCode"] == 503
-    assert "eventhub.console" in response["body"]
+    assert "functions.console" in response["body"]
     assert api["statusCode"] == 401  # the API itself is unaffected (no key sent)

@@ -52,7 +52,7 @@ def test_bundle_requirements_are_the_runtime_dependencies_minus_boto3(tmp_path: 
     assert not any(spec.startswith("boto3") for spec in runtime_requirements())
 
 
-SOURCES = ("functions", "eventhub/__init__.py", "eventhub/console")
+SOURCES = ("functions",)
 
 
 def _source(tmp_path: Path) -> Path:
@@ -64,10 +64,10 @@ def _source(tmp_path: Path) -> Path:
     (source / "handlers" / "intake.py").write_text("def handler(event, context): ...\n")
     (source / "handlers" / "__pycache__").mkdir()
     (source / "handlers" / "__pycache__" / "intake.cpython-311.pyc").write_bytes(b"\0")
-    (root / "eventhub" / "console").mkdir(parents=True)
+    (source / "console").mkdir()
+    (source / "console" / "index.html").write_text("<!doctype html>")
+    (root / "eventhub" / "local").mkdir(parents=True)
     (root / "eventhub" / "__init__.py").write_text("")
-    (root / "eventhub" / "console" / "index.html").write_text("<!doctype html>")
-    (root / "eventhub" / "local").mkdir()
     (root / "eventhub" / "local" / "stack.py").write_text("import moto\n")
     return root
 
@@ -100,9 +100,8 @@ def test_try_bundle_installs_arm64_wheels_and_copies_the_functions_package(tmp_p
     assert "--require-hashes" in command and "--no-deps" in command
     assert command[-2:] == ["-r", str(lock)]
     assert (output / "functions" / "handlers" / "intake.py").is_file()
-    assert (output / "eventhub" / "console" / "index.html").is_file()
-    assert (output / "eventhub" / "__init__.py").is_file()
-    assert not (output / "eventhub" / "local").exists(), "only the listed sources are bundled"
+    assert (output / "functions" / "console" / "index.html").is_file()
+    assert not (output / "eventhub").exists(), "only the functions package is bundled: no local-only code"
     assert not (output / "functions" / "handlers" / "__pycache__").exists()
     assert (output / "pydantic").is_dir()
     assert not (output / "botocore").exists() and not (output / "botocore-1.40.0.dist-info").exists()
@@ -130,7 +129,7 @@ def test_asset_hash_changes_with_code_the_locked_versions_and_the_bundling_code(
     (root / "functions" / "handlers" / "__pycache__" / "other.pyc").write_bytes(b"\1")
     (root / "eventhub" / "local" / "stack.py").write_text("changed\n")
     assert digest() == first, "bytecode caches and files outside the bundle do not change the asset"
-    (root / "eventhub" / "console" / "index.html").write_text("<!doctype html><title>x</title>")
+    (root / "functions" / "console" / "index.html").write_text("<!doctype html><title>x</title>")
     second = digest()
     assert second != first
     (root / "functions" / "handlers" / "intake.py").write_text("def handler(event, context): return 1\n")

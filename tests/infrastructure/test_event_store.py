@@ -5,7 +5,7 @@ from __future__ import annotations
 from aws_cdk.assertions import Match
 
 from functions import table_schema as schema
-from functions.adapters.blob_store import artifact_source_key
+from functions.models.blob_keys import artifact_source_key
 from tests.infrastructure.template import Synthesized
 
 

@@ -8,7 +8,7 @@ from typing import Any
 from functions.adapters.blob_store import BlobStore
 from functions.adapters.counters import MARKER_TTL_SECONDS, CounterStore
 from functions.adapters.event_store import EventStore
-from functions.logic.aggregating import Counted
+from functions.models.counting import Counted
 from functions.models.event import NewEvent
 from functions.table_schema import TTL_ATTRIBUTE
 from tests.integration.query.conftest import make_event

@@ -10,26 +10,19 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from functions.errors import StoreUnavailable
-from functions.logic.aggregating import (
+from functions.logic.aggregating.combining import actor_stats_of, aggregate_of
+from functions.logic.aggregating.counting import (
     MAX_TRANSACTION_ITEMS,
-    Counted,
-    CounterKey,
-    Delta,
-    Level,
     Outcome,
     StreamEntry,
-    actor_stats_of,
-    aggregate_of,
     count_events,
     count_stream_batch,
     counter_updates,
-    dimension,
     outcome_of,
-    parse_dimension,
-    plan_over_days,
-    plan_range,
     transaction_groups,
 )
+from functions.logic.aggregating.ranges import plan_over_days, plan_range
+from functions.models.counting import Counted, CounterKey, Delta, Level, dimension, parse_dimension
 
 BASE = datetime(2024, 1, 1, tzinfo=UTC)
 

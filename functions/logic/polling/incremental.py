@@ -15,11 +15,9 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
-from functions.adapters.event_store import EventStore, PutResult
 from functions.logic.polling.model import (
     CHUNK,
     FIRST_SYNC_LOOKBACK,
-    PageSource,
     PollServices,
     PollSummary,
     RunBudget,
@@ -27,7 +25,9 @@ from functions.logic.polling.model import (
 )
 from functions.models.config import Connection
 from functions.models.event import NewEvent, format_timestamp, parse_timestamp, utcnow
+from functions.models.store import PutResult
 from functions.observability import logger
+from functions.ports.polling import PageSource, PollStore
 
 # Called after every page (position None) and every completed chunk (its end).
 Progress = Callable[[PollSummary, datetime | None], None]
@@ -161,7 +161,7 @@ def store_page(events: list[NewEvent], services: PollServices, summary: PollSumm
         raise failure
 
 
-def _put(store: EventStore, new: NewEvent) -> PutResult | Exception:
+def _put(store: PollStore, new: NewEvent) -> PutResult | Exception:
     try:
         return store.put(new)
     except Exception as error:  # reported once the page's other writes are done

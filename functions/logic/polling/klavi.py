@@ -12,25 +12,22 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from functions.adapters.event_store import PutResult
-from functions.adapters.http_client import ProviderError
-from functions.adapters.spill import SpillUnavailable
-from functions.errors import MalformedPayload, StoreUnavailable
-from functions.logic.polling.model import (
+from functions.errors import (
     EventSpilled,
     MalformedPage,
-    PollServices,
-    PollSummary,
-    RunBudget,
-    RunOutcome,
+    MalformedPayload,
+    ProviderError,
+    SpillUnavailable,
+    StoreUnavailable,
 )
+from functions.logic.polling.model import PollServices, PollSummary, RunBudget, RunOutcome
 from functions.models.config import Connection
 from functions.models.event import Channel, NewEvent, format_timestamp, utcnow
+from functions.models.store import PutResult
 from functions.observability import logger, metrics
 from functions.providers import klavi
 from functions.redaction import redact_url
 
-PULL_PATH = "/data/analysis/v1/events"
 STORE_BACKOFF_SECONDS = 0.5
 
 
@@ -42,7 +39,7 @@ def drain(
     summary: PollSummary,
 ) -> None:
     assert connection.poll is not None
-    url = connection.poll.base_url + (connection.poll.path or PULL_PATH)
+    url = connection.poll.base_url + (connection.poll.path or klavi.PULL_PATH)
     where = redact_url(url)
     headers = {"secretKey": secret_key}
     unreadable = 0

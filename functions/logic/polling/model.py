@@ -5,19 +5,13 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from enum import StrEnum
-from typing import NamedTuple, Protocol
 
 from pydantic import BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
 
-from functions.adapters.event_store import EventStore
-from functions.adapters.http_client import HttpClient, ProviderError
-from functions.adapters.secrets import SecretResolver
-from functions.adapters.spill import SpillQueue
-from functions.errors import HubError
-from functions.models.event import NewEvent
+from functions.ports.polling import HttpSource, PollStore, SecretReader, Spill
 
 # A run stops starting new work when less than this is left of its time (the Lambda's).
 SAFETY_MARGIN_SECONDS = 30
@@ -74,19 +68,6 @@ class PollSummary(BaseModel):
         return text
 
 
-class MalformedPage(ProviderError):
-    """A page (or a pulled event) that is not what the provider's API promises."""
-
-    code = "malformed_page"
-
-
-class EventSpilled(HubError):
-    """A pulled event could not be stored; it is safe in the spill queue and the run stopped."""
-
-    status_code = 503
-    code = "event_spilled"
-
-
 @dataclass(frozen=True)
 class RunBudget:
     """The time a run may use: the Lambda's remaining time less a safety margin."""
@@ -112,26 +93,11 @@ class RunBudget:
 class PollServices:
     """The adapters a run works through; built once per container by the handler."""
 
-    store: EventStore
-    http: HttpClient
-    secrets: SecretResolver
-    spill: SpillQueue | None = None
+    store: PollStore
+    http: HttpSource
+    secrets: SecretReader
+    spill: Spill | None = None
     store_workers: int = STORE_WORKERS
     store_attempts: int = 3  # for a pulled (queue) event, before it is spilled
     sleep: Callable[[float], None] = time.sleep
     clock: Callable[[], float] = time.time  # wall clock for leases
-
-
-class Page(NamedTuple):
-    """One validated page: its events, mapped, and where the next page starts (None: last)."""
-
-    events: list[NewEvent]
-    next: int | str | None
-
-
-class PageSource(Protocol):
-    """A provider's list endpoint over a frozen window (VAI: offset paging; Exa: cursors)."""
-
-    def fetch(
-        self, start: datetime, end: datetime, position: int | str | None, budget_seconds: float
-    ) -> Page: ...

@@ -16,12 +16,13 @@ from typing import Any
 from pydantic import BaseModel
 
 from functions import jsonutil
-from functions.adapters.event_store import EventStore
-from functions.adapters.spill import SpilledEvent, SpillQueue
 from functions.errors import MalformedPayload
 from functions.models.config import Connection, HubConfig, Provider
 from functions.models.event import Channel, NewEvent, parse_timestamp
+from functions.models.spill import SpilledEvent
 from functions.observability import logger
+from functions.ports.events import EventWriter
+from functions.ports.polling import Spill
 from functions.providers import exa, klavi, vai
 
 Mapper = Callable[[Any, Connection, datetime], NewEvent]
@@ -41,7 +42,7 @@ class ReplayReport(BaseModel):
 
 
 def restore_spilled(
-    spill: SpillQueue, store: EventStore, config: HubConfig, *, wait_seconds: int = 1
+    spill: Spill, store: EventWriter, config: HubConfig, *, wait_seconds: int = 1
 ) -> ReplayReport:
     report = ReplayReport()
     for spilled in spill.drain(wait_seconds=wait_seconds):

@@ -18,22 +18,22 @@ import uuid
 from collections.abc import Callable
 from datetime import datetime
 
-from functions.adapters.http_client import ProviderAuthFailed
-from functions.errors import HubError, StoreUnavailable, UnknownConnection
+from functions.errors import HubError, ProviderAuthFailed, StoreUnavailable, UnknownConnection
 from functions.logic.polling import incremental
 from functions.logic.polling.klavi import drain
 from functions.logic.polling.model import (
     LEASE_GRACE_SECONDS,
-    PageSource,
     PollServices,
     PollSummary,
     RunBudget,
     RunOutcome,
 )
-from functions.logic.polling.sources import ExaEvents, VaiEvents
 from functions.models.config import Connection, HubConfig, Provider
 from functions.models.event import format_timestamp, parse_timestamp, utcnow
 from functions.observability import count_by_source, logger, metrics
+from functions.ports.polling import PageSource
+from functions.providers.exa import ExaEvents
+from functions.providers.vai import VaiEvents
 
 Work = Callable[[Connection, str, PollSummary], None]
 

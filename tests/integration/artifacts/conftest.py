@@ -14,10 +14,10 @@ import pytest
 from functions.adapters.artifact_source import Download, HttpArtifactSource
 from functions.adapters.blob_store import BlobStore
 from functions.adapters.event_store import EventStore
-from functions.logic.copying import CopyDeps, RetryPolicy
-from functions.logic.url_policy import FetchTarget
+from functions.logic.copying.deps import CopyDeps, RetryPolicy
 from functions.models.config import Connection, HubConfig, Provider
 from functions.models.event import Channel
+from functions.models.fetch import FetchTarget
 from functions.providers import extend, klavi
 from functions.providers.base import Delivery
 from tests.conftest import sensitive

@@ -11,7 +11,7 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Response
 
 from functions.adapters.blob_store import BlobStore
-from functions.logic.copying import copy_pending_artifacts, recopy_event
+from functions.logic.copying.run import copy_pending_artifacts, recopy_event
 from functions.models.event import ArtifactStatus
 from tests.integration.artifacts.conftest import Copying, MiB, pattern_bytes, pattern_digest, presigned
 

@@ -16,7 +16,7 @@ from pytest_httpserver import HTTPServer
 from eventhub.local.gateway import ROUTES, find_route, proxy_event
 from eventhub.local.streams import StreamDispatcher, local_subscriptions
 from functions.handlers import copier, query
-from functions.logic.copying import RetryPolicy
+from functions.logic.copying.deps import RetryPolicy
 from functions.models.event import ArtifactStatus
 from tests.conftest import EVENTS_DIR, FakeContext
 from tests.integration.artifacts.conftest import (

@@ -20,7 +20,7 @@ from werkzeug import Response
 from eventhub.local.resources import ResourceNames, create_all
 from functions.adapters.blob_store import BlobStore
 from functions.adapters.event_store import EventStore
-from functions.logic.copying import copy_pending_artifacts
+from functions.logic.copying.run import copy_pending_artifacts
 from functions.models.event import ArtifactStatus
 from tests.integration.artifacts.conftest import (
     Copying,

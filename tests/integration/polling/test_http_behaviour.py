@@ -6,7 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from functions.adapters.http_client import HttpClient, ProviderAuthFailed, ProviderError, ProviderUnavailable
+from functions.adapters.http_client import HttpClient
+from functions.errors import ProviderAuthFailed, ProviderError, ProviderUnavailable
 from functions.logic.polling import PollServices, RunOutcome
 from functions.models.event import format_timestamp
 from tests.fakes import VaiFake

@@ -9,8 +9,7 @@ from typing import Any
 import pytest
 
 from functions.adapters.event_store import EventStore
-from functions.adapters.http_client import ProviderAuthFailed
-from functions.errors import StoreUnavailable
+from functions.errors import ProviderAuthFailed, StoreUnavailable
 from functions.logic.polling import (
     EventSpilled,
     MalformedPage,

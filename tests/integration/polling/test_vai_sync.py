@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from functions.adapters.http_client import ProviderAuthFailed, ProviderUnavailable
+from functions.errors import ProviderAuthFailed, ProviderUnavailable
 from functions.logic.polling import MalformedPage, PollServices, RunOutcome
 from functions.models.event import event_id_for, format_timestamp
 from tests.fakes import VaiFake

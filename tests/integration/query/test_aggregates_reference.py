@@ -11,7 +11,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from functions.logic.aggregating import UNKNOWN_ACTOR_TYPE, Outcome, outcome_of
+from functions.logic.aggregating.counting import UNKNOWN_ACTOR_TYPE, Outcome, outcome_of
 from functions.models.event import CanonicalEvent, format_timestamp, parse_timestamp
 from tests.integration.query.conftest import Hub, make_event, tenant_key
 

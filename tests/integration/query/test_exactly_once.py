@@ -12,7 +12,7 @@ from functions.adapters import factory
 from functions.adapters.counters import CounterStore
 from functions.errors import StoreUnavailable
 from functions.handlers import aggregator
-from functions.logic.aggregating import Counted, CounterKey, Delta
+from functions.models.counting import Counted, CounterKey, Delta
 from tests.integration.query.conftest import Hub, at, make_event
 
 
@@ -36,7 +36,7 @@ def test_racing_deliveries_are_settled_by_the_transaction_conditions(hub: Hub) -
     # When two more deliveries of overlapping parts skip the pre-check
     entries = [aggregator.stream_entry(r) for r in records]
     racing = RacingCounters(factory.event_store())
-    from functions.logic.aggregating import count_stream_batch
+    from functions.logic.aggregating.counting import count_stream_batch
 
     assert count_stream_batch(entries[5:20], racing) is None
     assert count_stream_batch(entries, racing) is None
@@ -78,7 +78,7 @@ def test_a_failing_batch_reports_its_first_uncounted_record_and_the_retry_comple
             return super().apply(events, updates)
 
     entries = [aggregator.stream_entry(r) for r in records]
-    from functions.logic.aggregating import count_stream_batch
+    from functions.logic.aggregating.counting import count_stream_batch
 
     failed = count_stream_batch(entries, Flaky(factory.event_store()))
     # Then the failure names a record of the batch, some events are counted, not all

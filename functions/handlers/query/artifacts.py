@@ -12,26 +12,20 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path
 
 from functions.adapters import factory
-from functions.errors import NotFound
-from functions.handlers.documented import responses
-from functions.logic.auth import authenticate
+from functions.handlers.query.common import UUID_PATTERN, tenant_of
+from functions.handlers.query.documented import responses
+from functions.logic.downloads import DOWNLOAD_SECONDS, downloadable, tenants_event
 from functions.models.api import ArtifactInfo, ArtifactList
-from functions.models.event import ArtifactStatus, CanonicalEvent
+from functions.models.event import CanonicalEvent
 from functions.observability import tracer
 
-UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
-DOWNLOAD_SECONDS = 300
 NO_EVENT = "no such event (or another tenant's)"
 
 router = Router()
 
 
 def _event(event_id: str) -> CanonicalEvent:
-    tenant = authenticate(router.current_event.headers or {}, factory.hub_config().tenant_for_key_hash())
-    event = factory.event_store().get_without_payload(event_id.lower())
-    if event is None or event.tenant_id != tenant:
-        raise NotFound("event not found")
-    return event
+    return tenants_event(factory.event_store(), event_id, tenant_of(router.current_event))
 
 
 @router.get(
@@ -62,11 +56,7 @@ def list_artifacts(event_id: Annotated[str, Path(pattern=UUID_PATTERN)]) -> Arti
 def download_artifact(
     event_id: Annotated[str, Path(pattern=UUID_PATTERN)], n: Annotated[int, Path(ge=0, le=999)]
 ) -> Response[str]:
-    event = _event(event_id)
-    if n >= len(event.artifacts):
-        raise NotFound(f"event has no artifact {n}")
-    artifact = event.artifacts[n]
-    if artifact.status is not ArtifactStatus.COPIED or not artifact.s3_key:
-        raise NotFound(f"artifact {n} has no copy (status: {artifact.status.value})")
+    artifact = downloadable(_event(event_id), n)
+    assert artifact.s3_key is not None  # downloadable: a copied artifact has its key
     url = factory.blob_store().presign_get(artifact.s3_key, DOWNLOAD_SECONDS, download_name=artifact.name)
     return Response(status_code=302, headers={"Location": url, "Cache-Control": "no-store"}, body="")

@@ -1,6 +1,6 @@
 """The events console: one HTML page with its scripts and stylesheet, shipped with the package.
 
-Served by the query API at ``/console`` (see ``functions/handlers/console_routes.py``). Plain ES
+Served by the query API at ``/console`` (see ``functions/handlers/query/console.py``). Plain ES
 modules and CSS: no build step, nothing fetched from elsewhere at run time.
 """
 

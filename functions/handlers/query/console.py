@@ -1,4 +1,4 @@
-"""The events console: GET /console and its assets, served from the ``eventhub.console`` package.
+"""The events console: GET /console and its assets, served from the ``functions.console`` package.
 
 The page holds no data of its own: it asks for an API key and calls the query API with it. The
 assets are imported when first asked for, so a function bundled without them still serves the
@@ -34,10 +34,10 @@ def _plain(status: int, text: str) -> Response[str]:
 
 def _file(name: str | None) -> Response[str]:
     try:
-        console = importlib.import_module("eventhub.console")
+        console = importlib.import_module("functions.console")
     except ModuleNotFoundError:
         return _plain(
-            503, "the console's files (package eventhub.console) are not installed with this function"
+            503, "the console's files (package functions.console) are not installed with this function"
         )
     body = console.asset(name or console.PAGE)
     if body is None:

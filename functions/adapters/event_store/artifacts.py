@@ -1,0 +1,116 @@
+"""Artifacts of stored events: read-modify-write of one artifact under an optimistic lock."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from functions import jsonutil
+from functions import table_schema as schema
+from functions.adapters import dynamodb
+from functions.adapters.event_store.table import WHAT, Table
+from functions.models.blob_keys import payload_key
+from functions.models.event import Artifact
+from functions.models.items import (
+    ARTIFACTS_ATTRIBUTE,
+    PENDING_ARTIFACTS_ATTRIBUTE,
+    artifact_attributes,
+    artifact_from_attr,
+)
+from functions.models.store import UNCHANGED
+
+# Artifact updates are optimistic: the artifacts list carries a version number.
+ARTIFACTS_VERSION = "artifactsVersion"
+ARTIFACT_UPDATE_ATTEMPTS = 8
+
+
+class ArtifactUpdates(Table):
+    def update_artifact(
+        self,
+        event_id: str,
+        index: int,
+        change: Callable[[Artifact], Artifact | None],
+        *,
+        payload: Any = UNCHANGED,
+    ) -> Artifact | None:
+        """Read-modify-write artifact ``index`` of an event under an optimistic lock.
+
+        ``change`` gets the stored artifact and returns its new state, or None to leave the
+        item alone (then this returns None). ``pendingArtifacts`` is recomputed from the list.
+        With ``payload``, the event's payload is replaced in the same write (inline, or in S3
+        behind ``payloadRef`` if large). Returns the artifact as written.
+        """
+        for _ in range(ARTIFACT_UPDATE_ATTEMPTS):
+            wanted = ["tenantId", ARTIFACTS_ATTRIBUTE, ARTIFACTS_VERSION, "payloadRef"]
+            item = self._get_item(event_id, wanted, consistent=True)
+            if item is None or ARTIFACTS_ATTRIBUTE not in item:
+                return None
+            artifacts = [artifact_from_attr(a) for a in item[ARTIFACTS_ATTRIBUTE]["L"]]
+            if not 0 <= index < len(artifacts):
+                return None
+            updated = change(artifacts[index])
+            if updated is None:
+                return None
+            artifacts[index] = updated
+            version = int(item.get(ARTIFACTS_VERSION, {}).get("N", "0"))
+            old_ref = item.get("payloadRef", {}).get("S")
+            attributes = artifact_attributes(artifacts)
+            names = {
+                "#id": schema.PARTITION_KEY,
+                "#a": ARTIFACTS_ATTRIBUTE,
+                "#p": PENDING_ARTIFACTS_ATTRIBUTE,
+                "#v": ARTIFACTS_VERSION,
+            }
+            values = {
+                ":a": attributes[ARTIFACTS_ATTRIBUTE],
+                ":p": attributes[PENDING_ARTIFACTS_ATTRIBUTE],
+                ":next": {"N": str(version + 1)},
+            }
+            expression = "SET #a = :a, #p = :p, #v = :next"
+            if version:
+                condition = "attribute_exists(#id) AND #v = :version"
+                values[":version"] = {"N": str(version)}
+            else:
+                condition = "attribute_exists(#id) AND attribute_not_exists(#v)"
+            new_ref = None
+            if payload is not UNCHANGED:
+                new_ref, text = self._payload_location(item["tenantId"]["S"], event_id, payload)
+                names.update({"#payload": "payload", "#ref": "payloadRef"})
+                if new_ref is None:
+                    expression += ", #payload = :payload REMOVE #ref"
+                    values[":payload"] = {"S": text}
+                else:
+                    expression += ", #ref = :ref REMOVE #payload"
+                    values[":ref"] = {"S": new_ref}
+            try:
+                self.ddb.update_item(
+                    TableName=self.table,
+                    Key={schema.PARTITION_KEY: {"S": event_id}},
+                    UpdateExpression=expression,
+                    ConditionExpression=condition,
+                    ExpressionAttributeNames=names,
+                    ExpressionAttributeValues=values,
+                )
+            except ClientError as error:
+                if dynamodb.is_condition_failure(error):
+                    continue  # another writer got there first: read again
+                raise dynamodb.unavailable(WHAT, error) from None
+            except BotoCoreError as error:
+                raise dynamodb.unavailable(WHAT, error) from None
+            if payload is not UNCHANGED and old_ref and old_ref != new_ref:
+                self.blobs.delete(old_ref)
+            return updated
+        raise dynamodb.unavailable(WHAT, "artifact update kept conflicting")
+
+    def _payload_location(self, tenant_id: str, event_id: str, payload: Any) -> tuple[str | None, str]:
+        """Where a replacement payload goes: (None, text) inline, or (S3 key, text) once written."""
+        text = jsonutil.dumps(payload)
+        data = text.encode()
+        if len(data) <= self.inline_limit:
+            return None, text
+        key = payload_key(tenant_id, event_id, hashlib.sha256(data).hexdigest())
+        self.blobs.put(key, data, "application/json")
+        return key, text

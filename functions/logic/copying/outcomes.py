@@ -1,0 +1,114 @@
+"""Recording each copy's outcome on the event, with its metric and log line; a recorded copy is
+never overwritten.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from functions import jsonutil
+from functions.errors import MalformedPayload
+from functions.logic.copying.deps import PAYLOAD_PARSE_LIMIT, ArtifactOutcome, CopyDeps
+from functions.logic.copying.transfer import Copied
+from functions.models.blob_keys import artifact_source_key
+from functions.models.event import Artifact, ArtifactStatus, CanonicalEvent, format_timestamp, utcnow
+from functions.models.store import UNCHANGED
+from functions.observability import logger, metrics
+
+
+def not_after_copied(update: dict[str, Any]) -> Callable[[Artifact], Artifact | None]:
+    """A change that never overwrites a copy another run has already recorded."""
+
+    def change(current: Artifact) -> Artifact | None:
+        if current.status is ArtifactStatus.COPIED:
+            return None
+        return current.model_copy(update=update)
+
+    return change
+
+
+def record_failure(
+    event: CanonicalEvent,
+    index: int,
+    artifact: Artifact,
+    status: ArtifactStatus,
+    reason: str,
+    retryable: bool,
+    deps: CopyDeps,
+) -> ArtifactOutcome:
+    update = {
+        "status": status,
+        "reason": reason,
+        "retryable": retryable if status is ArtifactStatus.FAILED else None,
+    }
+    if deps.store.update_artifact(event.id, index, not_after_copied(update)) is None:
+        # Another run recorded a copy meanwhile (or the event is gone): that copy stands.
+        return ArtifactOutcome(index=index, name=artifact.name, status=ArtifactStatus.COPIED)
+    metric = {
+        ArtifactStatus.EXPIRED: "ArtifactExpired",
+        ArtifactStatus.REFUSED: "ArtifactRefused",
+        ArtifactStatus.FAILED: "ArtifactFailed",
+    }[status]
+    metrics.add_metric(name=metric, unit="Count", value=1)
+    logger.warning(
+        f"artifact {status.value}",
+        extra={
+            "event_id": event.id,
+            "correlation_id": event.correlation_id,
+            "artifact": index,
+            "source_url": artifact.source_url,
+            "reason": reason,
+        },
+    )
+    return ArtifactOutcome(
+        index=index,
+        name=artifact.name,
+        status=status,
+        reason=reason,
+        retry_later=status is ArtifactStatus.FAILED and retryable,
+    )
+
+
+def payload_of(copied: Copied, deps: CopyDeps) -> tuple[Any, str | None]:
+    """The fetched file as the event's payload (Extend's signed_data_url), or why it is not."""
+    if copied.size > PAYLOAD_PARSE_LIMIT:
+        return UNCHANGED, f"the payload file is over {PAYLOAD_PARSE_LIMIT} bytes; kept as a file only"
+    try:
+        return jsonutil.loads(deps.blobs.get(copied.key)), None
+    except MalformedPayload as error:
+        return UNCHANGED, f"the payload file is not usable JSON ({error.message}); kept as a file only"
+
+
+def record_copied(
+    event: CanonicalEvent, index: int, artifact: Artifact, copied: Copied, deps: CopyDeps
+) -> ArtifactOutcome:
+    payload, note = payload_of(copied, deps) if artifact.is_payload else (UNCHANGED, None)
+    update = {
+        "status": ArtifactStatus.COPIED,
+        "reason": note,
+        "retryable": None,
+        "s3_key": copied.key,
+        "size": copied.size,
+        "sha256": copied.sha256,
+        "content_type": copied.content_type,
+        "copied_at": format_timestamp(utcnow()),
+    }
+    deps.store.update_artifact(event.id, index, not_after_copied(update), payload=payload)
+    deps.blobs.delete(artifact_source_key(event.id, index))  # the credentials are no longer needed
+    metrics.add_metric(name="ArtifactCopied", unit="Count", value=1)
+    metrics.add_metric(name="ArtifactBytesCopied", unit="Bytes", value=copied.size)
+    logger.info(
+        "artifact copied",
+        extra={
+            "event_id": event.id,
+            "correlation_id": event.correlation_id,
+            "artifact": index,
+            "size": copied.size,
+            "sha256": copied.sha256,
+            "s3_key": copied.key,
+        },
+    )
+    return ArtifactOutcome(
+        index=index, name=artifact.name, status=ArtifactStatus.COPIED, reason=note, size=copied.size
+    )

@@ -1,0 +1,121 @@
+"""One copier run: which artifacts of an event to copy, each copied with retries, and the report."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+
+from pydantic import BaseModel
+
+from functions.errors import SourceUnavailable, StoreUnavailable, Unresolvable
+from functions.logic.copying.deps import DEFAULT_ARTIFACT_HOSTS, ArtifactOutcome, CopyDeps
+from functions.logic.copying.outcomes import record_copied, record_failure
+from functions.logic.copying.transfer import PermanentFailure, SourceExpired, TransientFailure, transfer
+from functions.logic.url_policy import Refused
+from functions.models.blob_keys import artifact_key, artifact_source_key
+from functions.models.config import Connection, HubConfig
+from functions.models.event import Artifact, ArtifactStatus, CanonicalEvent
+from functions.observability import logger
+
+
+class CopyReport(BaseModel):
+    event_id: str
+    found: bool = True
+    artifacts: list[ArtifactOutcome] = []
+
+    @property
+    def needs_retry(self) -> bool:
+        return any(a.retry_later for a in self.artifacts)
+
+
+def stream_eligible(artifact: Artifact) -> bool:
+    """What a stream record asks for: pending copies, and failures a retry may cure."""
+    if artifact.status is ArtifactStatus.PENDING:
+        return True
+    return artifact.status is ArtifactStatus.FAILED and bool(artifact.retryable)
+
+
+def recopy_eligible(artifact: Artifact) -> bool:
+    """What an operator's recopy retries: everything not yet copied (the policy is checked again)."""
+    return artifact.status is not ArtifactStatus.COPIED
+
+
+def copy_pending_artifacts(event_id: str, deps: CopyDeps) -> CopyReport:
+    """The stream copier's work for one event."""
+    return copy_event(event_id, deps, stream_eligible)
+
+
+def recopy_event(event_id: str, deps: CopyDeps) -> CopyReport:
+    """Retry the failed, expired, refused or stuck copies of one event (``make recopy``)."""
+    return copy_event(event_id, deps, recopy_eligible)
+
+
+def connection_for(event: CanonicalEvent, config: HubConfig) -> Connection | None:
+    """The connection the event came through: its provider and tenant, preferring its actor id."""
+    candidates = [
+        c for c in config.connections if c.provider == event.source and c.tenant_id == event.tenant_id
+    ]
+    return next((c for c in candidates if c.id == event.actor_id), candidates[0] if candidates else None)
+
+
+def artifact_hosts(event: CanonicalEvent, connection: Connection | None) -> tuple[str, ...]:
+    if connection is not None and connection.artifact_hosts is not None:
+        return tuple(connection.artifact_hosts)
+    return DEFAULT_ARTIFACT_HOSTS.get(event.source, ())
+
+
+def copy_event(event_id: str, deps: CopyDeps, eligible: Callable[[Artifact], bool]) -> CopyReport:
+    event = deps.store.get_without_payload(event_id)
+    if event is None:
+        logger.warning("artifact copy: event not found", extra={"event_id": event_id})
+        return CopyReport(event_id=event_id, found=False)
+    hosts = artifact_hosts(event, connection_for(event, deps.config))
+    outcomes = [
+        copy_one(event, index, artifact, hosts, deps)
+        for index, artifact in enumerate(event.artifacts)
+        if eligible(artifact)
+    ]
+    return CopyReport(event_id=event_id, artifacts=outcomes)
+
+
+def copy_one(
+    event: CanonicalEvent, index: int, artifact: Artifact, hosts: Sequence[str], deps: CopyDeps
+) -> ArtifactOutcome:
+    key = artifact_key(event.tenant_id, event.source, event.occurred_at, event.id, artifact.name)
+    stashed = deps.blobs.get_if_exists(artifact_source_key(event.id, index))
+    if stashed is None:
+        reason = "the source URL is no longer kept (the stash expires with the bucket's lifecycle)"
+        return record_failure(
+            event, index, artifact, ArtifactStatus.FAILED, reason, retryable=False, deps=deps
+        )
+    url = stashed.decode("utf-8", "replace").strip()
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            copied = transfer(url, key, hosts, deps)
+            break
+        except Refused as refusal:
+            return record_failure(event, index, artifact, ArtifactStatus.REFUSED, refusal.reason, False, deps)
+        except SourceExpired:
+            reason = "the source answered 403: the presigned URL has expired"
+            return record_failure(event, index, artifact, ArtifactStatus.EXPIRED, reason, False, deps)
+        except PermanentFailure as error:
+            return record_failure(event, index, artifact, ArtifactStatus.FAILED, str(error), False, deps)
+        except (TransientFailure, SourceUnavailable, Unresolvable, StoreUnavailable) as error:
+            if attempt >= deps.retry.attempts:
+                reason = f"gave up after {attempt} attempts: {error}"
+                return record_failure(event, index, artifact, ArtifactStatus.FAILED, reason, True, deps)
+            logger.info(
+                "artifact copy attempt failed; retrying",
+                extra={"event_id": event.id, "artifact": index, "attempt": attempt, "error": str(error)},
+            )
+            deps.sleep(deps.retry.delay(attempt))
+    return record_copied(event, index, artifact, copied, deps)
+
+
+def iter_outcomes(report: CopyReport) -> Iterator[str]:
+    """One human-readable line per artifact (the recopy command prints these)."""
+    for outcome in report.artifacts:
+        detail = f" ({outcome.reason})" if outcome.reason else ""
+        size = f", {outcome.size} bytes" if outcome.size is not None else ""
+        yield f"artifact {outcome.index} {outcome.name}: {outcome.status.value}{size}{detail}"
