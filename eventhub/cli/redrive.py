@@ -1,0 +1,207 @@
+"""``eventhub replay``'s work: the stack's dead-letter queues redriven, each message removed only
+once what it stands for went through (locally, or on a deployed stack with its session)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from eventhub.cli.errors import EXIT_BAD_INPUT, CliError
+
+
+def redrive_all(stack: Any) -> tuple[list[str], int]:
+    """Every dead-letter queue of the stack, redriven; one line each, and how many messages stay."""
+    from eventhub.local.streams import local_subscriptions
+    from functions.adapters import factory
+    from functions.adapters.spill import SpillQueue
+    from functions.logic.polling.recovery import restore_spilled
+
+    spill = SpillQueue(stack.resources["spill_queue_url"], factory.client("sqs"), factory.blob_store())
+    report = restore_spilled(spill, factory.event_store(), factory.hub_config(), wait_seconds=0)
+    lines = [
+        f"spilled events: {report.restored} restored, {report.duplicates} already stored, "
+        f"{report.left_in_queue} left in the queue (cannot be mapped)"
+    ]
+    left = report.left_in_queue
+    names = {"copier": "failed copies", "aggregator": "failed aggregator batches"}
+    for subscription in local_subscriptions():
+        if subscription.on_failure_queue is None:
+            continue
+        redriven, records, kept = redrive_stream_failures(stack, subscription)
+        lines.append(
+            f"{names.get(subscription.name, subscription.name)}: {redriven} batch(es) of {records} record(s) "
+            f"redriven, {kept} left in {subscription.on_failure_queue}"
+        )
+        left += kept
+    return lines, left
+
+
+def redrive_deployed(deployed: Any, config_path: Path) -> tuple[list[str], int]:
+    """The deployed stack's queues, redriven from here with its session: spilled events mapped
+    and stored by the poller's recovery logic, failed batches and polls handed to their function
+    again. One line per queue, and how many messages stay."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from eventhub.deployed import FAILURE_QUEUE_OUTPUTS
+    from eventhub.local.streams import local_subscriptions
+    from functions.adapters.spill import SpillQueue
+    from functions.errors import HubError
+    from functions.logic.polling.recovery import restore_spilled
+    from functions.models.config import load_config
+    from functions.observability import logger
+
+    logger.setLevel("ERROR")
+    try:
+        config = load_config(config_path)
+    except Exception as error:
+        raise CliError(f"{config_path}: cannot read the configuration ({error})", EXIT_BAD_INPUT) from None
+    store = deployed.event_store()
+    spill = SpillQueue(deployed.output("SpillQueueUrl"), deployed.client("sqs"), store.blobs)
+    try:
+        report = restore_spilled(spill, store, config, wait_seconds=0)
+        lines = [
+            f"spilled events: {report.restored} restored, {report.duplicates} already stored, "
+            f"{report.left_in_queue} left in the queue (cannot be mapped)"
+        ]
+        left = report.left_in_queue
+        names = {"copier": "failed copies", "aggregator": "failed aggregator batches"}
+        for subscription in local_subscriptions():
+            url = deployed.output(FAILURE_QUEUE_OUTPUTS[subscription.name])
+            redriven, records, kept = redrive_stream_failures(deployed, subscription, url=url)
+            lines.append(
+                f"{names[subscription.name]}: {redriven} batch(es) of {records} record(s) redriven, "
+                f"{kept} left in the queue"
+            )
+            left += kept
+        polls, kept = redrive_failed_polls(deployed)
+        lines.append(f"failed scheduled polls: {polls} run again, {kept} left in the queue")
+        left += kept
+    except (HubError, BotoCoreError, ClientError) as error:
+        raise CliError(f"replay stopped: {getattr(error, 'message', None) or error}") from None
+    return lines, left
+
+
+def redrive_failed_polls(deployed: Any) -> tuple[int, int]:
+    """EventBridge Scheduler's dead letters of the poller (the schedule's ``{"connectionId"}``
+    input): the poller invoked again with it; a message goes once that run did not fail."""
+    from eventhub.deployed import FUNCTION_OUTPUTS
+
+    poller = next(h for h, key in FUNCTION_OUTPUTS.items() if key == "PollerFunctionName")
+    sqs, url = deployed.client("sqs"), deployed.output("PollerDlqQueueUrl")
+    done = 0
+    kept: list[str] = []
+    while True:
+        messages = sqs.receive_message(
+            QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0, VisibilityTimeout=300
+        ).get("Messages", [])
+        if not messages:
+            break
+        for message in messages:
+            try:
+                request = json.loads(message["Body"])
+                summary = deployed.invoke(poller, {"connectionId": str(request["connectionId"])})
+                ok = not isinstance(summary, dict) or summary.get("outcome") not in ("failed", "auth_failed")
+            except (CliError, ValueError, KeyError, TypeError):
+                ok = False
+            if ok:
+                sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+                done += 1
+            else:
+                kept.append(message["ReceiptHandle"])
+    for handle in kept:
+        sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=handle, VisibilityTimeout=0)
+    return done, len(kept)
+
+
+def redrive_stream_failures(stack: Any, subscription: Any, *, url: str | None = None) -> tuple[int, int, int]:
+    """Lambda's on-failure messages of one stream consumer (the queue at ``url``, or the local
+    queue of the subscription): read the batch's records back from the stream and hand them over
+    again. A message goes only once its records went through."""
+    from botocore.exceptions import ClientError
+
+    sqs = stack.client("sqs")
+    if url is None:
+        try:
+            url = sqs.get_queue_url(QueueName=subscription.on_failure_queue)["QueueUrl"]
+        except ClientError:
+            return 0, 0, 0  # no such queue: nothing ever failed
+    streams = stack.client("dynamodbstreams")
+    redriven = records_total = 0
+    kept: list[str] = []
+    while True:
+        answer = sqs.receive_message(
+            QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0, VisibilityTimeout=60
+        )
+        messages = answer.get("Messages", [])
+        if not messages:
+            break
+        for message in messages:
+            info = json.loads(message["Body"]).get("DDBStreamBatchInfo") or {}
+            records = stream_records(streams, info)
+            if records and handed_over(stack, subscription, records, info["streamArn"]):
+                sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+                redriven += 1
+                records_total += len(records)
+            else:
+                kept.append(message["ReceiptHandle"])
+    for handle in kept:  # visible again for the next replay
+        sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=handle, VisibilityTimeout=0)
+    return redriven, records_total, len(kept)
+
+
+def stream_records(streams: Any, info: dict[str, Any]) -> list[dict[str, Any]]:
+    """The records of one failed batch (its shard, first to last sequence number), if the stream
+    still has them (DynamoDB keeps a stream's records for 24 hours)."""
+    from botocore.exceptions import ClientError
+
+    try:
+        iterator = streams.get_shard_iterator(
+            StreamArn=info["streamArn"],
+            ShardId=info["shardId"],
+            ShardIteratorType="AT_SEQUENCE_NUMBER",
+            SequenceNumber=info["startSequenceNumber"],
+        )["ShardIterator"]
+        last = int(info["endSequenceNumber"])
+        found: list[dict[str, Any]] = []
+        for _ in range(1000):  # a batch is at most a few thousand records
+            page = streams.get_records(ShardIterator=iterator, Limit=1000)
+            for record in page["Records"]:
+                if int(record["dynamodb"]["SequenceNumber"]) > last:
+                    return found
+                found.append(record)
+            iterator = page.get("NextShardIterator")
+            if not iterator or not page["Records"]:
+                break
+        return found
+    except (ClientError, KeyError, ValueError):
+        return []
+
+
+def handed_over(stack: Any, subscription: Any, records: list[dict[str, Any]], stream_arn: str) -> bool:
+    """Redrive one failed batch. Copies: the copier's recopy action for each event of the batch.
+    Counts: the aggregator again with the same records (it counts each event once, however often)."""
+    from eventhub.local.streams import AGGREGATOR_HANDLER, COPIER_HANDLER, admitted, lambda_record
+
+    batch = [r for r in (lambda_record(raw, stream_arn) for raw in records) if admitted(subscription, r)]
+    try:
+        if subscription.handler == COPIER_HANDLER:
+            event_ids = dict.fromkeys(str(r["dynamodb"]["Keys"]["id"]["S"]) for r in batch)
+            for event_id in event_ids:
+                report = stack.invoke(COPIER_HANDLER, {"action": "recopy", "eventId": event_id})
+                if report.get("found") and any(
+                    a.get("status") != "copied" for a in report.get("artifacts", [])
+                ):
+                    return False
+            return True
+        if subscription.handler == AGGREGATOR_HANDLER:
+            for first in range(0, len(batch), subscription.batch_size):
+                answer = stack.invoke(
+                    AGGREGATOR_HANDLER, {"Records": batch[first : first + subscription.batch_size]}
+                )
+                if isinstance(answer, dict) and answer.get("batchItemFailures"):
+                    return False
+            return True
+    except Exception:  # the function failed again: the message stays for a later replay
+        return False
+    return False
