@@ -69,7 +69,8 @@ class _Writer:
 
 def build_counters(dynamodb: Any, table: str, items: list[dict[str, Any]]) -> int:
     from functions.adapters.blob_store import BlobStore
-    from functions.adapters.counters import CounterStore, counted_from_item
+    from functions.adapters.counter_items import counted_from_item
+    from functions.adapters.counters import CounterStore
     from functions.adapters.event_store import EventStore
     from functions.logic.aggregating.rebuild import rebuild_counters
 

@@ -1,16 +1,8 @@
-"""Counter items and ``counted`` markers, in the events table beside the events.
-
-A counter item's id is ``counter:["<tenant>","<scope>","<name>"]`` (JSON, so no tenant or
-correlation id can collide with another's); it has no index keys, so it never appears in an
-index. Each count is a top-level number attribute (``ADD`` on a missing nested map would
-fail); the tenant's ``days`` item holds a string set of days. A marker's id is
-``counted#<eventId>``; it expires (TTL) a week after it is written, long after the 24 hours a
-stream record can be delivered.
-"""
+"""The counter store: the aggregator's transactions, counter reads, and rebuilds (item format:
+``counter_items``)."""
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
@@ -19,122 +11,25 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from functions import table_schema as schema
 from functions.adapters import dynamodb
+from functions.adapters.counter_items import (
+    COUNTED_ATTRIBUTES,
+    COUNTER_KIND,
+    MARKER_KIND,
+    MARKER_TTL_SECONDS,
+    counted_from_item,
+    counter_id,
+    delta_from_item,
+    key_attributes,
+    marker_id,
+    text_of,
+    update_request,
+)
 from functions.adapters.event_store import EventStore, ReadMeter
 from functions.models.counting import Counted, CounterKey, Delta, days_key
 from functions.models.items import EVENT_KIND
 
-COUNTER_KIND = "counter"
-MARKER_KIND = "counted"
-MARKER_TTL_SECONDS = 7 * 86_400
 _ATTEMPTS = 5
 WHAT = "counters"
-# Attributes of a counter item that are not counts.
-_RESERVED = frozenset({schema.PARTITION_KEY, schema.KIND_ATTRIBUTE, "tenantId", "scope", "name", "days"})
-# What the counters need of an event item.
-COUNTED_ATTRIBUTES = (
-    schema.PARTITION_KEY,
-    schema.KIND_ATTRIBUTE,
-    "tenantId",
-    "eventType",
-    "occurredAt",
-    "receivedAt",
-    "actorType",
-    "actorId",
-    "resourceType",
-    "resourceId",
-    "correlationId",
-)
-
-
-def counter_id(key: CounterKey) -> str:
-    return "counter:" + json.dumps([key.tenant_id, key.scope, key.name], separators=(",", ":"))
-
-
-def marker_id(event_id: str) -> str:
-    return f"counted#{event_id}"
-
-
-def _text(item: Mapping[str, Any], name: str) -> str | None:
-    value = item.get(name, {}).get("S")
-    return value if value else None
-
-
-def counted_from_item(item: Mapping[str, Any]) -> Counted | None:
-    """The counting facts of an event item (a stream image or a read item); None for others."""
-    if _text(item, schema.KIND_ATTRIBUTE) != EVENT_KIND:
-        return None
-    event_id, tenant = _text(item, schema.PARTITION_KEY), _text(item, "tenantId")
-    event_type, occurred_at = _text(item, "eventType"), _text(item, "occurredAt")
-    if not (event_id and tenant and event_type and occurred_at):
-        return None
-    return Counted(
-        event_id=event_id,
-        tenant_id=tenant,
-        event_type=event_type,
-        occurred_at=occurred_at,
-        actor_type=_text(item, "actorType"),
-        actor_id=_text(item, "actorId"),
-        resource_type=_text(item, "resourceType"),
-        resource_id=_text(item, "resourceId"),
-        correlation_id=_text(item, "correlationId"),
-    )
-
-
-def delta_from_item(item: Mapping[str, Any]) -> Delta:
-    delta = Delta()
-    for name, value in item.items():
-        if name in _RESERVED or name == schema.TTL_ATTRIBUTE:
-            continue
-        if "N" in value:
-            delta.counts[name] = int(value["N"])
-    if "SS" in item.get("days", {}):
-        delta.sets["days"] = set(item["days"]["SS"])
-    return delta
-
-
-def _key_attributes(key: CounterKey) -> dict[str, Any]:
-    return {
-        schema.PARTITION_KEY: {"S": counter_id(key)},
-        schema.KIND_ATTRIBUTE: {"S": COUNTER_KIND},
-        "tenantId": {"S": key.tenant_id},
-        "scope": {"S": key.scope},
-        "name": {"S": key.name},
-    }
-
-
-def _update(table: str, key: CounterKey, delta: Delta) -> dict[str, Any]:
-    names: dict[str, str] = {
-        "#kind": schema.KIND_ATTRIBUTE,
-        "#tenant": "tenantId",
-        "#scope": "scope",
-        "#name": "name",
-    }
-    values: dict[str, Any] = {
-        ":kind": {"S": COUNTER_KIND},
-        ":tenant": {"S": key.tenant_id},
-        ":scope": {"S": key.scope},
-        ":name": {"S": key.name},
-    }
-    adds: list[str] = []
-    for index, (name, amount) in enumerate(sorted(delta.counts.items())):
-        names[f"#c{index}"] = name
-        values[f":c{index}"] = {"N": str(amount)}
-        adds.append(f"#c{index} :c{index}")
-    for index, (name, members) in enumerate(sorted(delta.sets.items())):
-        if members:
-            names[f"#s{index}"] = name
-            values[f":s{index}"] = {"SS": sorted(members)}
-            adds.append(f"#s{index} :s{index}")
-    expression = "SET #kind = :kind, #tenant = :tenant, #scope = :scope, #name = :name"
-    if adds:
-        expression += " ADD " + ", ".join(adds)
-    return {
-        "TableName": table,
-        "Key": {schema.PARTITION_KEY: {"S": counter_id(key)}},
-        "UpdateExpression": expression,
-        "ExpressionAttributeNames": names,
-        "ExpressionAttributeValues": values,
-    }
 
 
 class CounterStore:
@@ -160,7 +55,7 @@ class CounterStore:
     def note_days(self, tenant_id: str, days: set[str]) -> None:
         delta = Delta()
         delta.sets["days"] = set(days)
-        dynamodb.call(WHAT, self.ddb.update_item, **_update(self.table, days_key(tenant_id), delta))
+        dynamodb.call(WHAT, self.ddb.update_item, **update_request(self.table, days_key(tenant_id), delta))
 
     def apply(self, events: Sequence[Counted], updates: Mapping[CounterKey, Delta]) -> set[str]:
         expires = str(int(time.time()) + MARKER_TTL_SECONDS)
@@ -179,7 +74,9 @@ class CounterStore:
             }
             for event in events
         ]
-        items += [{"Update": _update(self.table, key, delta)} for key, delta in sorted(updates.items())]
+        items += [
+            {"Update": update_request(self.table, key, delta)} for key, delta in sorted(updates.items())
+        ]
         failure: Exception | None = None
         # A transaction cancelled by a conflicting one (or failed by a fault botocore did not
         # retry) is tried again; one cancelled because a marker exists names those events.
@@ -243,7 +140,7 @@ class CounterStore:
             for item in page.get("Items", []):
                 counted = counted_from_item(item)
                 if counted is not None:
-                    yield counted, _text(item, "receivedAt")
+                    yield counted, text_of(item, "receivedAt")
 
     def _counter_ids(self, tenant_id: str | None) -> Iterator[str]:
         params: dict[str, Any] = {
@@ -275,7 +172,7 @@ class CounterStore:
         """Write these counter items whole (overwriting); the number written."""
         puts = []
         for key, delta in values.items():
-            item = _key_attributes(key)
+            item = key_attributes(key)
             item.update({name: {"N": str(n)} for name, n in delta.counts.items() if n})
             item.update({name: {"SS": sorted(s)} for name, s in delta.sets.items() if s})
             puts.append({"PutRequest": {"Item": item}})

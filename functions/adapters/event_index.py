@@ -15,7 +15,7 @@ from typing import Any
 
 from functions import table_schema as schema
 from functions.adapters import dynamodb
-from functions.adapters.counters import COUNTED_ATTRIBUTES, counted_from_item
+from functions.adapters.counter_items import COUNTED_ATTRIBUTES, counted_from_item
 from functions.adapters.event_store import EventStore
 from functions.models.counting import Counted
 from functions.models.event import LATEST, CanonicalEvent, format_timestamp

@@ -12,7 +12,8 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from functions.adapters import factory
-from functions.adapters.counters import CounterStore, counted_from_item
+from functions.adapters.counter_items import counted_from_item
+from functions.adapters.counters import CounterStore
 from functions.logic.aggregating.counting import StreamEntry, count_stream_batch
 from functions.observability import logger, metrics, tracer
 

@@ -6,7 +6,8 @@ import time
 from typing import Any
 
 from functions.adapters.blob_store import BlobStore
-from functions.adapters.counters import MARKER_TTL_SECONDS, CounterStore
+from functions.adapters.counter_items import MARKER_TTL_SECONDS
+from functions.adapters.counters import CounterStore
 from functions.adapters.event_store import EventStore
 from functions.models.counting import Counted
 from functions.models.event import NewEvent

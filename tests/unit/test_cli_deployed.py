@@ -224,7 +224,7 @@ def test_replay_keeps_a_failed_poll_message_and_exits_non_zero(
 
 def counter_items(aws: dict[str, Any]) -> list[dict[str, Any]]:
     from functions import table_schema
-    from functions.adapters.counters import COUNTER_KIND
+    from functions.adapters.counter_items import COUNTER_KIND
 
     items = aws["dynamodb"].scan(TableName=aws["table"])["Items"]
     return [i for i in items if i.get(table_schema.KIND_ATTRIBUTE, {}).get("S") == COUNTER_KIND]
