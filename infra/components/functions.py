@@ -119,7 +119,7 @@ class HubFunctions(Construct):
         return function
 
     def _grant_event_store(self, store: EventStore) -> None:
-        """Exactly the calls each function's code makes (tests/integration/test_least_privilege.py
+        """Exactly the calls each function's code makes (tests/infrastructure/test_least_privilege.py
         runs every function with only these, under moto's IAM enforcement)."""
         table, bucket = store.table, store.bucket
         objects = bucket.arn_for_objects("*")
@@ -131,8 +131,11 @@ class HubFunctions(Construct):
         # the presigned downloads it signs.
         table.grant(self.query, "dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query")
         self._grant_objects(self.query, objects, "s3:GetObject")
-        # Poller: events (conditional puts), checkpoints and leases (conditional put, delete).
-        table.grant(self.poller, "dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:DeleteItem")
+        # Poller: events (conditional puts; a batch get of a page's ids skips those already
+        # stored), checkpoints and leases (conditional put, delete).
+        table.grant(
+            self.poller, "dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:DeleteItem"
+        )
         self._grant_objects(self.poller, objects, "s3:PutObject", "s3:DeleteObject")
         # Copier: reads an event and marks its artifacts; streams each file into a multipart
         # upload (PutObject covers create/upload-part/complete), aborts unfinished uploads of the

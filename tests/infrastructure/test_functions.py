@@ -135,7 +135,7 @@ EXPECTED_ACTIONS = {
     "Intake": {"dynamodb:PutItem", "dynamodb:GetItem", "s3:PutObject", "s3:DeleteObject",
                "secretsmanager:GetSecretValue"},
     "Query": {"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "s3:GetObject"},
-    "Poller": {"dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:DeleteItem", "s3:PutObject",
+    "Poller": {"dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:DeleteItem", "s3:PutObject",
                "s3:DeleteObject", "sqs:SendMessage", "secretsmanager:GetSecretValue"},
     "Copier": {"dynamodb:GetItem", "dynamodb:UpdateItem", "s3:GetObject", "s3:PutObject",
                "s3:AbortMultipartUpload", "s3:DeleteObject", "s3:ListBucketMultipartUploads",
