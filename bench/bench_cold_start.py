@@ -211,7 +211,8 @@ def _extend_body() -> bytes:
 
 
 def _proxy(method: str, path: str, headers: dict[str, str], body: bytes = b"") -> dict[str, Any]:
-    from eventhub.local.gateway import ROUTES, find_route, proxy_event
+    from eventhub.local.proxy_events import proxy_event
+    from eventhub.local.routes import ROUTES, find_route
 
     found = find_route(ROUTES, path)
     assert found is not None, path

@@ -284,7 +284,7 @@ def rebuild_counters(ctx: typer.Context) -> None:
 
 def recopy_deployed(deployed: Any, event_id: str) -> int:
     """The deployed copier's recopy action for one event; its outcome per artifact."""
-    from eventhub.local.streams import COPIER_HANDLER
+    from eventhub.local.streams.subscriptions import COPIER_HANDLER
 
     report = deployed.invoke(COPIER_HANDLER, {"action": "recopy", "eventId": event_id})
     if not isinstance(report, dict):

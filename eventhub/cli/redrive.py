@@ -12,7 +12,7 @@ from eventhub.cli.errors import EXIT_BAD_INPUT, CliError
 
 def redrive_all(stack: Any) -> tuple[list[str], int]:
     """Every dead-letter queue of the stack, redriven; one line each, and how many messages stay."""
-    from eventhub.local.streams import local_subscriptions
+    from eventhub.local.streams.subscriptions import local_subscriptions
     from functions.adapters import factory
     from functions.adapters.spill import SpillQueue
     from functions.logic.polling.recovery import restore_spilled
@@ -44,7 +44,7 @@ def redrive_deployed(deployed: Any, config_path: Path) -> tuple[list[str], int]:
     from botocore.exceptions import BotoCoreError, ClientError
 
     from eventhub.deployed import FAILURE_QUEUE_OUTPUTS
-    from eventhub.local.streams import local_subscriptions
+    from eventhub.local.streams.subscriptions import local_subscriptions
     from functions.adapters.spill import SpillQueue
     from functions.errors import HubError
     from functions.logic.polling.recovery import restore_spilled
@@ -181,7 +181,9 @@ def stream_records(streams: Any, info: dict[str, Any]) -> list[dict[str, Any]]:
 def handed_over(stack: Any, subscription: Any, records: list[dict[str, Any]], stream_arn: str) -> bool:
     """Redrive one failed batch. Copies: the copier's recopy action for each event of the batch.
     Counts: the aggregator again with the same records (it counts each event once, however often)."""
-    from eventhub.local.streams import AGGREGATOR_HANDLER, COPIER_HANDLER, admitted, lambda_record
+    from eventhub.local.streams.filters import admitted
+    from eventhub.local.streams.reader import lambda_record
+    from eventhub.local.streams.subscriptions import AGGREGATOR_HANDLER, COPIER_HANDLER
 
     batch = [r for r in (lambda_record(raw, stream_arn) for raw in records) if admitted(subscription, r)]
     try:

@@ -1,215 +1,32 @@
 """A small API Gateway on localhost: each HTTP request becomes a REST (v1) proxy event.
 
-The event is what API Gateway hands a Lambda proxy integration (resource, path,
-pathParameters, query strings and headers with their multi-value forms, body, base64 flag,
-requestContext). The real handler runs in-process and its proxy response is written back.
-A request whose event would not fit a synchronous Lambda invocation (6 MB) gets 413 without
-reaching the handler, as it could not reach it in AWS either.
+The request is routed (``routes``), turned into the event API Gateway hands a Lambda proxy
+integration (``proxy_events``), the real handler runs in-process, and its proxy response is
+written back (``proxy_responses``). A request whose event would not fit a synchronous Lambda
+invocation (6 MB) gets 413 without reaching the handler, as it could not reach it in AWS either.
 """
 
 from __future__ import annotations
 
-import base64
-import json
-import re
 import sys
 import threading
 import time
-import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import unquote, urlsplit
 
-from eventhub.local.lambda_runtime import ACCOUNT_ID
+from eventhub.local.proxy_events import event_size, proxy_event
+from eventhub.local.proxy_responses import HttpResponse, from_proxy_response, json_response
+from eventhub.local.routes import ROUTES, Route, find_route
 
 # A synchronous Lambda invocation carries at most 6 MB of request event (serialized JSON).
 MAX_EVENT_BYTES = 6 * 1024 * 1024
 # Bodies beyond this are refused without being read (the connection is then closed).
 MAX_READ_BYTES = 32 * 1024 * 1024
-STAGE = "local"
-
-INTAKE_HANDLER = "functions.handlers.intake.handler"
-QUERY_HANDLER = "functions.handlers.query.handler"
 
 Invoke = Callable[[str, dict[str, Any]], Any]
-
-
-@dataclass(frozen=True)
-class Route:
-    """One API Gateway resource: ``/webhooks/{connectionId}`` or ``/api/{proxy+}``."""
-
-    resource: str
-    handler: str
-    methods: frozenset[str] | None = None  # None: any method (the handler decides)
-
-    def __post_init__(self) -> None:
-        pattern = "^"
-        for part in re.split(r"(\{[^}]+\})", self.resource):
-            if part.startswith("{") and part.endswith("+}"):
-                pattern += f"(?P<{part[1:-2]}>.+)"
-            elif part.startswith("{"):
-                pattern += f"(?P<{part[1:-1]}>[^/]+)"
-            else:
-                pattern += re.escape(part)
-        object.__setattr__(self, "_regex", re.compile(pattern + "$"))
-
-    def match(self, path: str) -> dict[str, str] | None:
-        found = self._regex.match(path)  # type: ignore[attr-defined]
-        if found is None:
-            return None
-        return {name: unquote(value) for name, value in found.groupdict().items()}
-
-
-READ_ONLY = frozenset({"GET"})
-ROUTES: tuple[Route, ...] = (
-    Route("/webhooks/{connectionId}", INTAKE_HANDLER, frozenset({"POST"})),
-    # The stack declares only GET on the query API's resources; so does the local gateway.
-    Route("/api/{proxy+}", QUERY_HANDLER, READ_ONLY),
-    Route("/openapi.json", QUERY_HANDLER, READ_ONLY),
-    Route("/docs", QUERY_HANDLER, READ_ONLY),
-    Route("/docs/{proxy+}", QUERY_HANDLER, READ_ONLY),
-    Route("/console", QUERY_HANDLER, READ_ONLY),
-    Route("/console/{proxy+}", QUERY_HANDLER, READ_ONLY),
-)
-
-
-def find_route(routes: Sequence[Route], path: str) -> tuple[Route, dict[str, str]] | None:
-    for route in routes:
-        params = route.match(path)
-        if params is not None:
-            return route, params
-    return None
-
-
-def _multi(pairs: list[tuple[str, str]]) -> tuple[dict[str, str] | None, dict[str, list[str]] | None]:
-    if not pairs:
-        return None, None
-    single: dict[str, str] = {}
-    multi: dict[str, list[str]] = {}
-    for name, value in pairs:
-        single[name] = value
-        multi.setdefault(name, []).append(value)
-    return single, multi
-
-
-def _body_fields(body: bytes) -> tuple[str | None, bool]:
-    if not body:
-        return None, False
-    try:
-        return body.decode("utf-8"), False
-    except UnicodeDecodeError:
-        return base64.b64encode(body).decode("ascii"), True
-
-
-def proxy_event(
-    *,
-    method: str,
-    raw_path: str,
-    headers: list[tuple[str, str]],
-    body: bytes,
-    route: Route,
-    path_parameters: dict[str, str],
-    source_ip: str = "127.0.0.1",
-    now: datetime | None = None,
-) -> dict[str, Any]:
-    """The API Gateway REST proxy event for one request."""
-    moment = now or datetime.now(UTC)
-    split = urlsplit(raw_path)
-    path = unquote(split.path)
-    query, multi_query = _multi(parse_qsl(split.query, keep_blank_values=True))
-    header_map, multi_headers = _multi(headers)
-    header_map = header_map or {}
-    lowered = {name.lower(): value for name, value in header_map.items()}
-    text, is_base64 = _body_fields(body)
-    request_id = str(uuid.uuid4())
-    return {
-        "resource": route.resource,
-        "path": path,
-        "httpMethod": method,
-        "headers": header_map,
-        "multiValueHeaders": multi_headers or {},
-        "queryStringParameters": query,
-        "multiValueQueryStringParameters": multi_query,
-        "pathParameters": path_parameters or None,
-        "stageVariables": None,
-        "requestContext": {
-            "accountId": ACCOUNT_ID,
-            "apiId": "local",
-            "domainName": lowered.get("host", "127.0.0.1"),
-            "domainPrefix": lowered.get("host", "127.0.0.1").split(".")[0],
-            "extendedRequestId": request_id,
-            "httpMethod": method,
-            "identity": {
-                "accessKey": None,
-                "accountId": None,
-                "apiKey": None,
-                "apiKeyId": None,
-                "caller": None,
-                "clientCert": None,
-                "cognitoAuthenticationProvider": None,
-                "cognitoAuthenticationType": None,
-                "cognitoIdentityId": None,
-                "cognitoIdentityPoolId": None,
-                "principalOrgId": None,
-                "sourceIp": source_ip,
-                "user": None,
-                "userAgent": lowered.get("user-agent"),
-                "userArn": None,
-            },
-            "path": f"/{STAGE}{path}",
-            "protocol": "HTTP/1.1",
-            "requestId": request_id,
-            "requestTime": moment.strftime("%d/%b/%Y:%H:%M:%S +0000"),
-            "requestTimeEpoch": int(moment.timestamp() * 1000),
-            "resourceId": "local",
-            "resourcePath": route.resource,
-            "stage": STAGE,
-        },
-        "body": text,
-        "isBase64Encoded": is_base64,
-    }
-
-
-def event_size(event: dict[str, Any]) -> int:
-    return len(json.dumps(event, separators=(",", ":")).encode("utf-8"))
-
-
-@dataclass
-class HttpResponse:
-    status: int
-    headers: list[tuple[str, str]]
-    body: bytes
-
-
-def json_response(
-    status: int, document: dict[str, Any], extra: list[tuple[str, str]] | None = None
-) -> HttpResponse:
-    body = json.dumps(document).encode()
-    return HttpResponse(status, [("Content-Type", "application/json"), *(extra or [])], body)
-
-
-def from_proxy_response(response: Any) -> HttpResponse:
-    """A Lambda proxy response as HTTP; anything malformed is API Gateway's 502."""
-    if not isinstance(response, dict) or not isinstance(response.get("statusCode"), int):
-        return json_response(502, {"message": "Internal server error"})
-    merged: dict[str, tuple[str, list[str]]] = {}
-    for name, value in (response.get("headers") or {}).items():
-        merged[name.lower()] = (name, [str(value)])
-    for name, values in (response.get("multiValueHeaders") or {}).items():
-        merged[name.lower()] = (name, [str(v) for v in values])
-    headers = [
-        (name, value)
-        for key, (name, values) in merged.items()
-        if key not in ("content-length", "connection", "transfer-encoding")
-        for value in values
-    ]
-    body = response.get("body") or ""
-    data = base64.b64decode(body) if response.get("isBase64Encoded") else str(body).encode("utf-8")
-    return HttpResponse(response["statusCode"], headers, data)
 
 
 class Gateway:
@@ -234,8 +51,8 @@ class Gateway:
         route, params = found
         if route.methods is not None and method not in route.methods:
             allow = ", ".join(sorted(route.methods))
-            body = {"error": "method_not_allowed", "message": f"{method} is not allowed on {path}"}
-            return json_response(405, body, [("Allow", allow)])
+            refusal = {"error": "method_not_allowed", "message": f"{method} is not allowed on {path}"}
+            return json_response(405, refusal, [("Allow", allow)])
         if len(body) > MAX_EVENT_BYTES:
             return too_large(len(body), "request body")
         event = proxy_event(

@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from eventhub.local.gateway import ROUTES, proxy_event
+from eventhub.local.proxy_events import proxy_event
+from eventhub.local.routes import ROUTES
 from functions.console import CONTENT_TYPES, PAGE, asset
 
 

@@ -25,9 +25,11 @@ from aws_lambda_powertools.utilities import parameters
 from botocore.config import Config as BotoConfig
 from moto.core import enable_iam_authentication
 
-from eventhub.local.gateway import ROUTES, find_route, proxy_event
+from eventhub.local.proxy_events import proxy_event
+from eventhub.local.routes import ROUTES, find_route
 from eventhub.local.signing import sign
-from eventhub.local.streams import StreamDispatcher, Subscription, local_subscriptions
+from eventhub.local.streams.dispatcher import StreamDispatcher
+from eventhub.local.streams.subscriptions import Subscription, local_subscriptions
 from functions.adapters import factory
 from functions.handlers import aggregator, copier, intake, poller, query
 from functions.logic.copying.deps import RetryPolicy

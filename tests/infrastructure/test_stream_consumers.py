@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from eventhub.local.streams import matches
+from eventhub.local.streams.filters import matches
 from functions.models.event import Artifact, CanonicalEvent
 from functions.models.items import to_item
 from tests.infrastructure.template import Synthesized, function_id

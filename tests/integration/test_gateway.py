@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 import requests
 
-from eventhub.local.gateway import INTAKE_HANDLER, MAX_EVENT_BYTES
+from eventhub.local.gateway import MAX_EVENT_BYTES
+from eventhub.local.routes import INTAKE_HANDLER
 from eventhub.local.signing import sign
 from eventhub.local.stack import LocalStack
 from tests.conftest import LOCAL_CONFIG, ROOT

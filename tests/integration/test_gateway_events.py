@@ -9,17 +9,10 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 
-from eventhub.local.gateway import (
-    INTAKE_HANDLER,
-    MAX_EVENT_BYTES,
-    QUERY_HANDLER,
-    ROUTES,
-    Gateway,
-    event_size,
-    find_route,
-    from_proxy_response,
-    proxy_event,
-)
+from eventhub.local.gateway import MAX_EVENT_BYTES, Gateway
+from eventhub.local.proxy_events import event_size, proxy_event
+from eventhub.local.proxy_responses import from_proxy_response
+from eventhub.local.routes import INTAKE_HANDLER, QUERY_HANDLER, ROUTES, find_route
 from tests.conftest import EVENTS_DIR
 
 

@@ -16,7 +16,8 @@ from standardwebhooks import Webhook as StandardWebhook
 from svix.webhooks import Webhook as SvixWebhook
 
 from eventhub.local.faults import StoreFaults
-from eventhub.local.gateway import ROUTES, find_route, proxy_event
+from eventhub.local.proxy_events import proxy_event
+from eventhub.local.routes import ROUTES, find_route
 from eventhub.local.signing import sign
 from functions.adapters import factory
 from functions.handlers import intake, query

@@ -213,7 +213,9 @@ def test_replay_redrives_spilled_events_failed_copies_and_failed_counts(httpserv
     # Klavi event whose copy and count both ended in their on-failure queues, and one spilled event
     from eventhub.local.scheduler import Registration
     from eventhub.local.stack import LocalStack
-    from eventhub.local.streams import failure_message, lambda_record, local_subscriptions
+    from eventhub.local.streams.delivery import failure_message
+    from eventhub.local.streams.reader import lambda_record
+    from eventhub.local.streams.subscriptions import local_subscriptions
     from functions.adapters.blob_store import BlobStore
     from functions.adapters.event_store import EventStore
     from functions.adapters.spill import SpillQueue

@@ -13,8 +13,10 @@ import pytest
 import requests
 from pytest_httpserver import HTTPServer
 
-from eventhub.local.gateway import ROUTES, find_route, proxy_event
-from eventhub.local.streams import StreamDispatcher, local_subscriptions
+from eventhub.local.proxy_events import proxy_event
+from eventhub.local.routes import ROUTES, find_route
+from eventhub.local.streams.dispatcher import StreamDispatcher
+from eventhub.local.streams.subscriptions import local_subscriptions
 from functions.handlers import copier, query
 from functions.logic.copying.deps import RetryPolicy
 from functions.models.event import ArtifactStatus

@@ -8,14 +8,10 @@ from typing import Any
 
 import pytest
 
-from eventhub.local.streams import (
-    StreamDispatcher,
-    Subscription,
-    admitted,
-    deliver,
-    local_subscriptions,
-    matches,
-)
+from eventhub.local.streams.delivery import deliver
+from eventhub.local.streams.dispatcher import StreamDispatcher
+from eventhub.local.streams.filters import admitted, matches
+from eventhub.local.streams.subscriptions import Subscription, local_subscriptions
 from functions.adapters.blob_store import BlobStore
 from functions.adapters.event_store import EventStore
 from functions.models.items import AGGREGATOR_STREAM_FILTER, COPIER_STREAM_FILTER

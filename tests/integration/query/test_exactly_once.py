@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from eventhub.local.streams import Subscription, deliver
+from eventhub.local.streams.delivery import deliver
+from eventhub.local.streams.subscriptions import Subscription
 from functions.adapters import factory
 from functions.adapters.counters import CounterStore
 from functions.errors import StoreUnavailable

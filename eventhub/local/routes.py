@@ -1,0 +1,59 @@
+"""The local API's resources, as the stack declares them: which paths reach which handler, by
+which methods, and the path parameters a request's path gives."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from urllib.parse import unquote
+
+INTAKE_HANDLER = "functions.handlers.intake.handler"
+QUERY_HANDLER = "functions.handlers.query.handler"
+
+
+@dataclass(frozen=True)
+class Route:
+    """One API Gateway resource: ``/webhooks/{connectionId}`` or ``/api/{proxy+}``."""
+
+    resource: str
+    handler: str
+    methods: frozenset[str] | None = None  # None: any method (the handler decides)
+
+    def __post_init__(self) -> None:
+        pattern = "^"
+        for part in re.split(r"(\{[^}]+\})", self.resource):
+            if part.startswith("{") and part.endswith("+}"):
+                pattern += f"(?P<{part[1:-2]}>.+)"
+            elif part.startswith("{"):
+                pattern += f"(?P<{part[1:-1]}>[^/]+)"
+            else:
+                pattern += re.escape(part)
+        object.__setattr__(self, "_regex", re.compile(pattern + "$"))
+
+    def match(self, path: str) -> dict[str, str] | None:
+        found = self._regex.match(path)  # type: ignore[attr-defined]
+        if found is None:
+            return None
+        return {name: unquote(value) for name, value in found.groupdict().items()}
+
+
+READ_ONLY = frozenset({"GET"})
+ROUTES: tuple[Route, ...] = (
+    Route("/webhooks/{connectionId}", INTAKE_HANDLER, frozenset({"POST"})),
+    # The stack declares only GET on the query API's resources; so does the local gateway.
+    Route("/api/{proxy+}", QUERY_HANDLER, READ_ONLY),
+    Route("/openapi.json", QUERY_HANDLER, READ_ONLY),
+    Route("/docs", QUERY_HANDLER, READ_ONLY),
+    Route("/docs/{proxy+}", QUERY_HANDLER, READ_ONLY),
+    Route("/console", QUERY_HANDLER, READ_ONLY),
+    Route("/console/{proxy+}", QUERY_HANDLER, READ_ONLY),
+)
+
+
+def find_route(routes: Sequence[Route], path: str) -> tuple[Route, dict[str, str]] | None:
+    for route in routes:
+        params = route.match(path)
+        if params is not None:
+            return route, params
+    return None

@@ -1,0 +1,137 @@
+"""The stream dispatcher, a background service of the local stack: one poller per subscription
+reads the stream, keeps what its filters admit, and delivers it in batches, in stream order."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from eventhub.local.streams.delivery import Delivery, Invoke, deliver, failure_message
+from eventhub.local.streams.filters import admitted
+from eventhub.local.streams.reader import StreamReader
+from eventhub.local.streams.subscriptions import Subscription, local_subscriptions
+
+if TYPE_CHECKING:
+    from eventhub.local.stack import LocalStack
+
+log = logging.getLogger(__name__)
+
+SendFailure = Callable[[Subscription, dict[str, Any]], None]
+
+
+class StreamDispatcher:
+    """A background service of the local stack: polls the stream, feeds each subscription."""
+
+    def __init__(
+        self,
+        subscriptions: Iterable[Subscription] | None = None,
+        *,
+        poll_seconds: float = 0.2,
+        start: str = "TRIM_HORIZON",
+    ) -> None:
+        self.subscriptions = list(local_subscriptions() if subscriptions is None else subscriptions)
+        self.poll_seconds = poll_seconds
+        self.start_position = start
+        self.readers: dict[str, StreamReader] = {}
+        self._invoke: Invoke | None = None
+        self._send_failure: SendFailure | None = None
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._locks = {s.name: threading.Lock() for s in self.subscriptions}
+
+    def attach(self, streams: Any, stream_arn: str, invoke: Invoke, send_failure: SendFailure) -> None:
+        """Wire to a stream and a function runtime (``start`` does this from a LocalStack)."""
+        self._invoke = invoke
+        self._send_failure = send_failure
+        self.readers = {
+            s.name: StreamReader(streams, stream_arn, start=self.start_position) for s in self.subscriptions
+        }
+
+    def start(self, stack: LocalStack) -> None:
+        table = stack.client("dynamodb").describe_table(TableName=stack.resources["table"])["Table"]
+        sqs = stack.client("sqs")
+        queues = {
+            s.name: sqs.create_queue(QueueName=s.on_failure_queue)["QueueUrl"]
+            for s in self.subscriptions
+            if s.on_failure_queue
+        }
+        stack.resources.update({f"{name}_failures_queue_url": url for name, url in queues.items()})
+
+        def send_failure(subscription: Subscription, message: dict[str, Any]) -> None:
+            from functions import jsonutil
+
+            url = queues.get(subscription.name)
+            if url is not None:
+                sqs.send_message(QueueUrl=url, MessageBody=jsonutil.dumps(message))
+
+        def invoke(handler: str, event: dict[str, Any]) -> Any:
+            timeout = next((s.timeout_seconds for s in self.subscriptions if s.handler == handler), 900.0)
+            return stack.invoke(handler, event, timeout_seconds=timeout)
+
+        self.attach(stack.client("dynamodbstreams"), table["LatestStreamArn"], invoke, send_failure)
+        self._stop.clear()
+        # One poller per subscription: a long copy does not hold up the aggregator, as in AWS.
+        for subscription in self.subscriptions:
+            thread = threading.Thread(
+                target=self._run,
+                args=(subscription,),
+                name=f"eventhub-stream-{subscription.name}",
+                daemon=True,
+            )
+            thread.start()
+            self._threads.append(thread)
+
+    def stop(self) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=30)
+        self._threads.clear()
+
+    def _run(self, subscription: Subscription) -> None:
+        while not self._stop.is_set():
+            try:
+                self.poll(subscription)
+            except Exception:  # keep dispatching; the next poll reads from the same position
+                log.exception("stream dispatch to %s failed", subscription.name)
+            self._stop.wait(self.poll_seconds)
+
+    def poll_once(self) -> int:
+        """Read what is new for every subscription and deliver it; the number of records delivered."""
+        return sum(self.poll(subscription) for subscription in self.subscriptions)
+
+    def poll(self, subscription: Subscription) -> int:
+        """Read what is new for one subscription and deliver it in batches, in stream order."""
+        if self._invoke is None or self._send_failure is None:
+            raise RuntimeError("the dispatcher is not attached to a stream")
+        delivered = 0
+        with self._locks[subscription.name]:
+            reader = self.readers[subscription.name]
+            for shard_id, records in reader.read():
+                wanted = [r for r in records if admitted(subscription, r)]
+                for start in range(0, len(wanted), subscription.batch_size):
+                    batch = wanted[start : start + subscription.batch_size]
+                    # Nothing is kept per delivery: a long `make run` must not grow with the stream.
+                    self._deliver(subscription, batch, reader.stream_arn, shard_id)
+                    delivered += len(batch)
+        return delivered
+
+    def _deliver(
+        self, subscription: Subscription, batch: list[dict[str, Any]], stream_arn: str, shard_id: str
+    ) -> Delivery:
+        assert self._invoke is not None and self._send_failure is not None
+        send_failure = self._send_failure
+
+        def give_up(records: Sequence[dict[str, Any]], invokes: int) -> None:
+            log.warning("stream %s: %d record(s) given up after retries", subscription.name, len(records))
+            send_failure(subscription, failure_message(subscription, records, stream_arn, shard_id, invokes))
+
+        return deliver(batch, subscription, self._invoke, give_up)
+
+
+def local_services(stack: LocalStack) -> list[Any]:
+    """The stream dispatcher, and the note local commands (``make recopy``) use to find this stack."""
+    from eventhub.local.recopy import StackAddress
+
+    return [StreamDispatcher(), StackAddress()]
