@@ -63,3 +63,18 @@ def create_table_params(table_name: str) -> dict[str, Any]:
         ],
         "StreamSpecification": {"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"},
     }
+
+
+# -- the registry: connections and API keys, read by key at run time ----------------------------
+
+REGISTRY_PARTITION_KEY = "pk"  # "connection#{id}" or "apikey#{sha256 of the key}"
+
+
+def create_registry_table_params(table_name: str) -> dict[str, Any]:
+    """Arguments for boto3 ``create_table`` of the registry (the local runtime and tests)."""
+    return {
+        "TableName": table_name,
+        "BillingMode": "PAY_PER_REQUEST",
+        "AttributeDefinitions": [{"AttributeName": REGISTRY_PARTITION_KEY, "AttributeType": "S"}],
+        "KeySchema": [{"AttributeName": REGISTRY_PARTITION_KEY, "KeyType": "HASH"}],
+    }

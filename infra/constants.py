@@ -24,6 +24,8 @@ EXAMPLE_CONFIG = ROOT / "config" / "aws.example.json"
 STACK_NAME = "EventHub"
 CONFIG_CONTEXT_KEY = "config"
 CONFIG_ENV_VAR = "EVENTHUB_STACK_CONFIG"
+# Secrets the functions may read: webhook secrets and poll credentials are named under it.
+SECRET_PREFIX = "eventhub/"  # noqa: S105 - a name prefix, not a secret
 RETENTION_CONTEXT_KEY = "retentionDays"
 
 # -- Lambda -----------------------------------------------------------------------------------
@@ -41,10 +43,9 @@ LOG_LEVEL = "INFO"
 LOG_RETENTION_DAYS = 30
 
 # Lambda allows 4 KB for all of a function's environment variables together (keys and values).
-# The hub config travels in one of them; the rest (resource names, queue URL, Powertools settings)
-# take under 1 KB, so the config gets the remainder.
+# Ours are resource names and settings only (the registry holds connections and keys): a fixed
+# size, whatever the registry holds.
 LAMBDA_ENV_LIMIT_BYTES = 4096
-CONFIG_ENV_LIMIT_BYTES = 3072
 
 
 @dataclass(frozen=True)

@@ -9,12 +9,12 @@ from constructs import Construct
 
 from functions.models.config import HubConfig
 from infra import constants as c
-from infra import stack_config
 from infra.components.api import HubApi, QueryApi, WebhookApi
 from infra.components.event_store import EventStore
 from infra.components.functions import HubFunctions
 from infra.components.monitoring import Monitoring
 from infra.components.pollers import Pollers
+from infra.components.registry import Registry
 from infra.components.stream_consumers import Aggregator, ArtifactCopier
 
 
@@ -31,13 +31,17 @@ class EventHubStack(Stack):
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         self.store = EventStore(self, "EventStore")
+        self.registry = Registry(self, "Registry")
         self.functions = HubFunctions(
-            self, "HubFunctions", store=self.store, config=config, retention_days=retention_days
+            self,
+            "HubFunctions",
+            store=self.store,
+            registry=self.registry,
+            config=config,
+            retention_days=retention_days,
         )
         fns = self.functions
-        self.pollers = Pollers(
-            self, "Pollers", poller=fns.poller, connections=stack_config.poll_connections(config)
-        )
+        self.pollers = Pollers(self, "Pollers", poller=fns.poller)
         self.copier = ArtifactCopier(self, "ArtifactCopier", copier=fns.copier, table=self.store.table)
         self.aggregator = Aggregator(self, "Aggregator", aggregator=fns.aggregator, table=self.store.table)
         self.api = HubApi(self, "HubApi", create_account_role=create_account_role)
@@ -59,20 +63,26 @@ class EventHubStack(Stack):
             aggregator=fns.aggregator,
             api=self.api.rest_api,
         )
-        self._outputs(config)
+        self._outputs()
 
-    def _outputs(self, config: HubConfig) -> None:
+    def _outputs(self) -> None:
         fns = self.functions
         CfnOutput(self, "ApiUrl", value=self.api.url, description="Base URL of the webhook and query API")
-        for output_id, connection in stack_config.webhook_output_ids(config).items():
-            CfnOutput(
-                self,
-                output_id,
-                value=f"{self.api.url}{c.WEBHOOK_PATH}/{connection.id}",
-                description=f"Webhook URL of connection {connection.id} ({connection.provider}): paste it "
-                "into the provider's console",
-            )
+        CfnOutput(
+            self,
+            "WebhookBaseUrl",
+            value=f"{self.api.url}{c.WEBHOOK_PATH}/",
+            description="A connection's webhook URL is this followed by its id: paste it into the "
+            "provider's console",
+        )
         CfnOutput(self, "TableName", value=self.store.table.table_name)
+        # What `eventhub config apply`, `keys` and `connections` work on.
+        CfnOutput(self, "RegistryTableName", value=self.registry.table.table_name)
+        CfnOutput(self, "ScheduleGroupName", value=self.pollers.group.schedule_group_name)
+        CfnOutput(self, "SchedulerRoleArn", value=self.pollers.role.role_arn)
+        CfnOutput(self, "PollerFunctionArn", value=fns.poller.function_arn)
+        CfnOutput(self, "PollerDlqArn", value=self.pollers.dead_letter_queue.queue_arn)
+        CfnOutput(self, "SecretPrefix", value=c.SECRET_PREFIX)
         CfnOutput(self, "BucketName", value=self.store.bucket.bucket_name)
         for name, queue in self.queues.items():
             CfnOutput(self, f"{name}QueueUrl", value=queue.queue_url)

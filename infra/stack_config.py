@@ -8,12 +8,11 @@ A config must be named explicitly: there is no fallback to the committed example
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from functions.models.config import Connection, HubConfig, SecretRef, load_config
+from functions.models.config import HubConfig, SecretRef, load_config
 from infra import constants as c
 
 
@@ -73,52 +72,23 @@ def check_deployable(config: HubConfig, path: Path | str = "config") -> None:
             f"{path}: connection(s) {', '.join(inline)} hold secret values inline. In AWS every webhook "
             'secret and poll credential must name a Secrets Manager secret: {"secretsManager": "<name>"}.'
         )
-    size = len(function_config_json(config).encode())
-    if size > c.CONFIG_ENV_LIMIT_BYTES:
+    outside = secrets_outside_prefix(config)
+    if outside:
         raise StackConfigError(
-            f"{path}: the configuration the functions receive (EVENTHUB_CONFIG) is {size} bytes. Lambda "
-            f"allows {c.LAMBDA_ENV_LIMIT_BYTES} bytes of environment variables per function, and the "
-            f"configuration may use at most {c.CONFIG_ENV_LIMIT_BYTES} of them. Split the connections "
-            "over several stacks or shorten ids and secret names."
+            f"{path}: connection(s) {', '.join(outside)} name secrets outside {c.SECRET_PREFIX!r}. The "
+            f"functions may read only secrets whose names start with {c.SECRET_PREFIX!r}; rename them."
         )
-
-
-def function_config_json(config: HubConfig) -> str:
-    """What functions get in EVENTHUB_CONFIG: secret names and API-key hashes, no values."""
-    return config.for_functions().to_json()
 
 
 def _names(values: list[Any]) -> list[str]:
     return [v.secrets_manager for v in values if isinstance(v, SecretRef)]
 
 
-def webhook_secret_names(config: HubConfig) -> list[str]:
-    """Secrets the intake function reads: every connection's webhook signing secrets."""
-    return sorted({name for conn in config.connections for name in _names(list(conn.secrets))})
-
-
-def poll_secret_names(config: HubConfig) -> list[str]:
-    """Secrets the poller reads: the credentials of poll connections."""
-    return sorted({name for conn in poll_connections(config) for name in _names([conn.poll.credential])})  # type: ignore[union-attr]
-
-
-def webhook_output_ids(config: HubConfig) -> dict[str, Connection]:
-    """``Webhook<ConnectionId>Url`` output ids (ids in PascalCase, letters and digits only) of the
-    connections that receive webhooks; two ids that would give the same output are refused."""
-    found: dict[str, Connection] = {}
-    for connection in config.connections:
-        if not connection.receives_webhooks:
-            continue
-        words = re.split(r"[^A-Za-z0-9]+", connection.id)
-        output_id = "Webhook" + "".join(w[:1].upper() + w[1:] for w in words) + "Url"
-        if output_id in found:
-            raise StackConfigError(
-                f"connections {found[output_id].id!r} and {connection.id!r} would share the stack output "
-                f"{output_id}; rename one"
-            )
-        found[output_id] = connection
+def secrets_outside_prefix(config: HubConfig) -> list[str]:
+    """Connection ids naming a Secrets Manager secret the functions may not read."""
+    found = []
+    for conn in config.connections:
+        names = _names([*conn.secrets, conn.poll.credential if conn.poll else None])
+        if any(not name.startswith(c.SECRET_PREFIX) for name in names):
+            found.append(conn.id)
     return found
-
-
-def poll_connections(config: HubConfig) -> list[Connection]:
-    return [conn for conn in config.connections if conn.poll is not None]

@@ -12,10 +12,13 @@ import pytest
 from botocore.config import Config as BotoConfig
 from moto import mock_aws
 
-from eventhub.local.resources import ResourceNames, create_all
+from eventhub.local.resources import ResourceNames, artifact_limits, create_all, schedule_target
+from eventhub.registry.apply import apply_config
+from eventhub.registry.schedules import Schedules
 from functions.adapters import factory
 from functions.adapters.blob_store import BlobStore
 from functions.adapters.event_store import EventStore
+from functions.adapters.registry.table import RegistryTable
 from functions.models.config import HubConfig, load_config
 from tests.support import clock
 from tests.support.log_guard import LogGuard, secrets_in_config
@@ -132,7 +135,7 @@ def local_config() -> HubConfig:
 def aws() -> Iterator[dict[str, Any]]:
     """moto in-process with the stack's table, bucket and spill queue created."""
     with mock_aws():
-        clients = {name: boto3.client(name) for name in ("dynamodb", "s3", "sqs")}
+        clients = {name: boto3.client(name) for name in ("dynamodb", "s3", "sqs", "scheduler")}
         # botocore sends stream calls to an account-specific endpoint that mock_aws does not serve
         clients["dynamodbstreams"] = boto3.client(
             "dynamodbstreams", config=BotoConfig(account_id_endpoint_mode="disabled")
@@ -148,14 +151,26 @@ def store(aws: dict[str, Any]) -> EventStore:
 
 @pytest.fixture
 def lambda_env(aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
-    """Environment for calling handlers in-process against moto with config/local.json."""
+    """Environment for calling handlers in-process against moto, config/local.json applied to
+    the registry (``use_config`` applies another)."""
     monkeypatch.setenv("TABLE_NAME", aws["table"])
+    monkeypatch.setenv("REGISTRY_TABLE_NAME", aws["registry"])
     monkeypatch.setenv("BUCKET_NAME", aws["bucket"])
     monkeypatch.setenv("SPILL_QUEUE_URL", aws["spill_queue_url"])
-    monkeypatch.setenv("EVENTHUB_CONFIG_PATH", str(LOCAL_CONFIG))
-    monkeypatch.delenv("EVENTHUB_CONFIG", raising=False)
-    factory.reset()
+    use_config(aws, load_config(LOCAL_CONFIG), monkeypatch)
     yield aws
+    factory.reset()
+
+
+def use_config(aws: dict[str, Any], config: HubConfig, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make ``config`` what the handlers read: its connections and keys in the registry (others
+    removed), its artifact limits in the environment, and no cached reads."""
+    registry = RegistryTable(aws["registry"], aws["dynamodb"])
+    schedules = Schedules(aws["scheduler"], schedule_target(ResourceNames()))
+    _, report = apply_config(config, registry, schedules, prune=True)
+    assert report.ok, report.error
+    for name, value in artifact_limits(config).items():
+        monkeypatch.setenv(name, value)
     factory.reset()
 
 

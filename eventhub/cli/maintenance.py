@@ -194,7 +194,7 @@ def poll_services(config_path: Path, port: int, deployed: Any) -> Iterator[tuple
             services = PollServices(
                 store=factory.event_store(), http=shared_client(), secrets=factory.secret_resolver()
             )
-            yield services, factory.hub_config()
+            yield services, factory.registry()
         return
     from functions.models.config import load_config
     from functions.observability import logger

@@ -18,7 +18,7 @@ def redrive_all(stack: Any) -> tuple[list[str], int]:
     from functions.logic.polling.recovery import restore_spilled
 
     spill = SpillQueue(stack.resources["spill_queue_url"], factory.client("sqs"), factory.blob_store())
-    report = restore_spilled(spill, factory.event_store(), factory.hub_config(), wait_seconds=0)
+    report = restore_spilled(spill, factory.event_store(), factory.registry(), wait_seconds=0)
     lines = [
         f"spilled events: {report.restored} restored, {report.duplicates} already stored, "
         f"{report.left_in_queue} left in the queue (cannot be mapped)"

@@ -20,8 +20,11 @@ from typing import Any
 from eventhub.local.faults import StoreFaults
 from eventhub.local.gateway import Gateway, GatewayServer
 from eventhub.local.lambda_runtime import REGION, LambdaRuntime
-from eventhub.local.resources import ResourceNames, create_all
+from eventhub.local.resources import ResourceNames, artifact_limits, create_all, schedule_target
 from eventhub.local.services import LocalService, discover
+from eventhub.registry.apply import apply_config
+from eventhub.registry.schedules import Schedules
+from functions.adapters.registry.table import RegistryTable
 from functions.models.config import HubConfig, load_config
 
 FAKE_CREDENTIALS = {
@@ -72,6 +75,7 @@ class LocalStack:
         self._clients: dict[str, Any] = {}
         self._clients_lock = threading.Lock()
         self._started_services: list[LocalService] = []
+        self._created = False
 
     # -- what tests, benchmarks and services use -----------------------------------------------
 
@@ -113,6 +117,7 @@ class LocalStack:
             self._bind_gateway()  # first: a port in use fails fast, before moto starts
             self._start_aws()
             self.resources = self._create_resources()
+            self._apply_config()
             self._set_environment()
             self._install_faults()
             self._serve_gateway()
@@ -186,12 +191,37 @@ class LocalStack:
             pass
 
     def _create_resources(self) -> dict[str, str]:
-        clients = {name: self.client(name) for name in ("dynamodb", "s3", "sqs")}
+        clients = {name: self.client(name) for name in ("dynamodb", "s3", "sqs", "scheduler")}
         existing = clients["dynamodb"].list_tables().get("TableNames", [])
         if self.names.table in existing:  # an external endpoint that already has them
+            self._created = False
             queue = clients["sqs"].create_queue(QueueName=self.names.spill_queue)["QueueUrl"]
-            return {"table": self.names.table, "bucket": self.names.bucket, "spill_queue_url": queue}
+            return {
+                "table": self.names.table,
+                "registry": self.names.registry,
+                "bucket": self.names.bucket,
+                "spill_queue_url": queue,
+                "schedule_group": self.names.schedule_group,
+            }
+        self._created = True
         return create_all(clients, self.names)
+
+    # -- the registry ------------------------------------------------------------------------------
+
+    def registry_table(self) -> RegistryTable:
+        return RegistryTable(self.resources["registry"], self.client("dynamodb"))
+
+    def schedules(self) -> Schedules:
+        return Schedules(self.client("scheduler"), schedule_target(self.names))
+
+    def _apply_config(self) -> None:
+        """The config file into the registry just created, as ``eventhub config apply`` does (a
+        running stack's registry, reached through its endpoint, is left as it is)."""
+        if not self._created or self.config is None:
+            return
+        _, report = apply_config(self.config, self.registry_table(), self.schedules())
+        if not report.ok:
+            raise RuntimeError(f"applying {self.config_path} failed at {report.failed}: {report.error}")
 
     def _set_environment(self) -> None:
         self.environment = {
@@ -200,13 +230,14 @@ class LocalStack:
             "AWS_REGION": REGION,
             "AWS_ENDPOINT_URL": self.endpoint_url,
             "TABLE_NAME": self.resources["table"],
+            "REGISTRY_TABLE_NAME": self.resources["registry"],
             "BUCKET_NAME": self.resources["bucket"],
             "SPILL_QUEUE_URL": self.resources["spill_queue_url"],
-            "EVENTHUB_CONFIG_PATH": str(self.config_path),
+            **artifact_limits(self.config),
             "POWERTOOLS_TRACE_DISABLED": "1",
             "POWERTOOLS_METRICS_NAMESPACE": os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "EventHub"),
         }
-        self._apply_environment(self.environment, unset=("EVENTHUB_CONFIG", "AWS_PROFILE"))
+        self._apply_environment(self.environment, unset=("AWS_PROFILE",))
 
     def _apply_environment(self, values: Mapping[str, str], unset: Iterable[str] = ()) -> None:
         for name in [*values, *unset]:

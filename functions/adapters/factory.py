@@ -7,8 +7,9 @@ from typing import Any
 
 from functions.adapters.blob_store import BlobStore
 from functions.adapters.event_store import EventStore
+from functions.adapters.registry.cached import CachedRegistry, CopyView, TtlCache
+from functions.adapters.registry.table import RegistryTable
 from functions.adapters.secrets import SecretResolver
-from functions.models.config import HubConfig
 from functions.settings import settings
 
 
@@ -35,8 +36,20 @@ class LazyClient:
 
 
 @lru_cache(maxsize=1)
-def hub_config() -> HubConfig:
-    return settings().load_config()
+def registry() -> CachedRegistry:
+    """Connections and API keys, read by key from the registry table and kept for a short while."""
+    table = RegistryTable(settings().registry_table_name, client("dynamodb"))
+    return CachedRegistry(table, TtlCache(settings().registry_cache_seconds))
+
+
+@lru_cache(maxsize=1)
+def copy_settings() -> CopyView:
+    current = settings()
+    return CopyView(
+        registry(),
+        allow_loopback_artifacts=current.allow_loopback_artifacts,
+        max_artifact_bytes=current.max_artifact_bytes,
+    )
 
 
 @lru_cache(maxsize=1)
@@ -58,6 +71,6 @@ def secret_resolver() -> SecretResolver:
 
 def reset() -> None:
     """Forget every cached adapter (tests and the local runtime switch environments)."""
-    for factory in (client, hub_config, blob_store, event_store, secret_resolver):
+    for factory in (client, registry, copy_settings, blob_store, event_store, secret_resolver):
         factory.cache_clear()
     settings.cache_clear()

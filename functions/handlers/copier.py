@@ -43,7 +43,7 @@ def _deps() -> CopyDeps:
         store=factory.event_store(),
         blobs=factory.blob_store(),
         source=_source(),
-        config=factory.hub_config(),
+        config=factory.copy_settings(),
         resolve=resolve_host,
         retry=RETRY_POLICY,
     )

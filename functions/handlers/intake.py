@@ -25,7 +25,7 @@ def webhook(event: dict[str, Any]) -> dict[str, Any]:
             event.get("headers") or {},
             raw_body(event),
             utcnow(),
-            config=factory.hub_config(),
+            config=factory.registry(),
             secrets=factory.secret_resolver(),
             store=factory.event_store(),
         )

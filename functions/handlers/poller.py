@@ -34,7 +34,7 @@ def handler(event: dict, context: LambdaContext) -> dict:
     request = PollRequest.model_validate(event)
     summary = run_poll(
         request.connection_id,
-        config=factory.hub_config(),
+        config=factory.registry(),
         services=_services(),
         budget=RunBudget(context.get_remaining_time_in_millis),
     )

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Mapping
 
 from functions.errors import Unauthorized
 from functions.models.config import hash_api_key
+from functions.ports.registry import ApiKeys
 
 
 def presented_key(headers: Mapping[str, str]) -> str | None:
@@ -23,16 +23,13 @@ def presented_key(headers: Mapping[str, str]) -> str | None:
     return None
 
 
-def authenticate(headers: Mapping[str, str], tenants_by_hash: Mapping[str, str]) -> str:
-    """The tenant of the presented key. Every stored hash is compared, in constant time."""
+def authenticate(headers: Mapping[str, str], keys: ApiKeys) -> str:
+    """The tenant of the presented key, looked up by the key's SHA-256. The lookup compares
+    digests, never keys: its timing tells nothing about a key that was not already known."""
     key = presented_key(headers)
     if key is None:
         raise Unauthorized("missing API key: send X-API-Key or Authorization: Bearer")
-    digest = hash_api_key(key)
-    tenant = None
-    for stored, candidate in tenants_by_hash.items():
-        if hmac.compare_digest(stored, digest):
-            tenant = candidate
+    tenant = keys.tenant_for(hash_api_key(key))
     if tenant is None:
         raise Unauthorized("invalid API key")
     return tenant

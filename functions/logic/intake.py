@@ -9,10 +9,10 @@ from pydantic import BaseModel
 
 from functions import jsonutil
 from functions.errors import PayloadTooLarge, SignatureError, UnknownConnection
-from functions.models.config import HubConfig
 from functions.observability import count_by_source, logger, metrics
 from functions.ports.events import EventWriter
 from functions.ports.polling import SecretReader
+from functions.ports.registry import Connections
 from functions.providers import WEBHOOK_SCHEMES
 from functions.providers.base import Delivery
 
@@ -32,7 +32,7 @@ def receive_webhook(
     body: bytes,
     received_at: datetime,
     *,
-    config: HubConfig,
+    config: Connections,
     secrets: SecretReader,
     store: EventWriter,
 ) -> IntakeResult:

@@ -95,6 +95,7 @@ class Connection(_Model):
 
 class ApiKey(_Model):
     tenant_id: str = Field(min_length=1)
+    name: str | None = Field(default=None, min_length=1, max_length=100)
     key: str | None = Field(default=None, min_length=8)
     key_hash: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
 
@@ -129,6 +130,9 @@ class HubConfig(_Model):
 
     def tenant_for_key_hash(self) -> dict[str, str]:
         return {api_key.digest: api_key.tenant_id for api_key in self.api_keys}
+
+    def tenant_for(self, key_hash: str) -> str | None:
+        return self.tenant_for_key_hash().get(key_hash)
 
     def for_functions(self) -> HubConfig:
         """The config as functions receive it: API keys reduced to their hashes."""

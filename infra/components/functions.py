@@ -15,9 +15,10 @@ from cdk_nag import NagPackSuppression, NagSuppressions
 from constructs import Construct
 
 from functions.models.config import HubConfig
-from infra import bundling, stack_config
+from infra import bundling
 from infra import constants as c
 from infra.components.event_store import EventStore
+from infra.components.registry import Registry
 
 _LOG_RETENTION = logs.RetentionDays.ONE_MONTH
 
@@ -29,15 +30,18 @@ class HubFunctions(Construct):
         construct_id: str,
         *,
         store: EventStore,
+        registry: Registry,
         config: HubConfig,
         retention_days: int = 0,
     ) -> None:
         super().__init__(scope, construct_id)
         self._code = bundling.lambda_code()
+        # Connections and keys are not here: the functions read them from the registry by key.
         self._environment = {
             "TABLE_NAME": store.table.table_name,
+            "REGISTRY_TABLE_NAME": registry.table.table_name,
             "BUCKET_NAME": store.bucket.bucket_name,
-            "EVENTHUB_CONFIG": stack_config.function_config_json(config),
+            "MAX_ARTIFACT_BYTES": str(config.max_artifact_bytes),
             "RETENTION_DAYS": str(retention_days),
             "STACK_NAME": Stack.of(self).stack_name,
             "POWERTOOLS_SERVICE_NAME": c.SERVICE_NAME,
@@ -50,8 +54,12 @@ class HubFunctions(Construct):
         self.copier = self._function(c.COPIER)
         self.aggregator = self._function(c.AGGREGATOR)
         self._grant_event_store(store)
-        self._grant_secrets(self.intake, stack_config.webhook_secret_names(config))
-        self._grant_secrets(self.poller, stack_config.poll_secret_names(config))
+        # The connection items for the functions that act for a connection, key items for the query.
+        for function in (self.intake, self.poller, self.copier):
+            registry.grant_read_connections(function)
+        registry.grant_read_keys(self.query)
+        self._grant_secrets(self.intake)
+        self._grant_secrets(self.poller)
 
     @property
     def all(self) -> dict[str, lambda_.Function]:
@@ -134,7 +142,11 @@ class HubFunctions(Construct):
         # Poller: events (conditional puts; a batch get of a page's ids skips those already
         # stored), checkpoints and leases (conditional put, delete).
         table.grant(
-            self.poller, "dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:DeleteItem"
+            self.poller,
+            "dynamodb:PutItem",
+            "dynamodb:GetItem",
+            "dynamodb:BatchGetItem",
+            "dynamodb:DeleteItem",
         )
         self._grant_objects(self.poller, objects, "s3:PutObject", "s3:DeleteObject")
         # Copier: reads an event and marks its artifacts; streams each file into a multipart
@@ -183,22 +195,30 @@ class HubFunctions(Construct):
     def _grant_objects(function: lambda_.Function, objects: str, *actions: str) -> None:
         iam.Grant.add_to_principal(grantee=function, actions=list(actions), resource_arns=[objects])
 
-    def _grant_secrets(self, function: lambda_.Function, names: list[str]) -> None:
-        """secretsmanager:GetSecretValue on exactly the secrets the config names."""
-        if not names:
-            return
-        stack = Stack.of(self)
-        arns = [
-            name
-            if name.startswith("arn:")
-            else stack.format_arn(
-                service="secretsmanager",
-                resource="secret",
-                resource_name=f"{name}-??????",  # Secrets Manager appends six random characters
-                arn_format=ArnFormat.COLON_RESOURCE_NAME,
-            )
-            for name in names
-        ]
+    def _grant_secrets(self, function: lambda_.Function) -> None:
+        """secretsmanager:GetSecretValue on the secrets under the hub's prefix (``eventhub/``):
+        connections added at run time name secrets there, so no grant waits for a deploy."""
+        arn = Stack.of(self).format_arn(
+            service="secretsmanager",
+            resource="secret",
+            resource_name=f"{c.SECRET_PREFIX}*",
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        )
         iam.Grant.add_to_principal(
-            grantee=function, actions=["secretsmanager:GetSecretValue"], resource_arns=arns
+            grantee=function, actions=["secretsmanager:GetSecretValue"], resource_arns=[arn]
+        )
+        NagSuppressions.add_resource_suppressions(
+            function.role,  # type: ignore[arg-type]
+            [
+                NagPackSuppression(
+                    id="AwsSolutions-IAM5",
+                    reason=f"Secrets under the hub's prefix ({c.SECRET_PREFIX}) only: connections "
+                    "added at run time name their secrets there.",
+                    applies_to=[
+                        f"Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:"
+                        f"<AWS::AccountId>:secret:{c.SECRET_PREFIX}*"
+                    ],
+                )
+            ],
+            apply_to_children=True,
         )

@@ -1,32 +1,25 @@
-"""Scheduled polling: one EventBridge Scheduler schedule per poll connection, and the spill queue.
+"""Scheduled polling: the schedule group, the role Scheduler uses, the DLQ and the spill queue.
 
-Each schedule invokes the poller with ``{"connectionId": id}`` every ``ceil(everySeconds / 60)``
-minutes (at least one), retries a failed invocation, and sends what it could not deliver to a
-dead-letter queue. The spill queue is where the poller puts a pulled event it could not store,
-so that nothing pulled is ever lost.
+The stack owns an EventBridge Scheduler group; ``eventhub config apply`` and ``eventhub
+connections`` put one schedule per poll connection in it (``eventhub/registry/schedules.py``),
+invoking the poller with ``{"connectionId": id}`` every ``ceil(everySeconds / 60)`` minutes,
+retrying a failed invocation and sending what it could not deliver to the dead-letter queue. So a
+poll connection is added, changed or removed without a deploy. The spill queue is where the
+poller puts a pulled event it could not store, so that nothing pulled is ever lost.
 """
 
 from __future__ import annotations
 
-import math
-
-from aws_cdk import Duration, Stack
+from aws_cdk import RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_destinations as destinations
 from aws_cdk import aws_scheduler as scheduler
-from aws_cdk import aws_scheduler_targets as targets
 from cdk_nag import NagPackSuppression, NagSuppressions
 from constructs import Construct
 
-from functions.models.config import Connection
 from infra import constants as c
 from infra.components.queues import terminal_queue
-
-
-def schedule_minutes(every_seconds: int) -> int:
-    """EventBridge Scheduler rates are whole minutes: round up, never below one."""
-    return max(1, math.ceil(every_seconds / 60))
 
 
 class Pollers(Construct):
@@ -36,7 +29,6 @@ class Pollers(Construct):
         construct_id: str,
         *,
         poller: lambda_.Function,
-        connections: list[Connection],
     ) -> None:
         super().__init__(scope, construct_id)
         # Retained: events pulled but not yet stored exist nowhere else (the provider has dequeued them).
@@ -52,8 +44,15 @@ class Pollers(Construct):
         self.spill_queue.grant(poller, "sqs:SendMessage")  # the poller's code only sends
         poller.add_environment("SPILL_QUEUE_URL", self.spill_queue.queue_url)
         self._bound_async_retries(poller)
+        self.group = scheduler.ScheduleGroup(
+            self,
+            "Schedules",
+            schedule_group_name=f"{Stack.of(self).stack_name}-pollers",
+            removal_policy=RemovalPolicy.DESTROY,  # its schedules follow the registry, re-applied
+        )
         self.role = self._scheduler_role()
-        self.schedules = {conn.id: self._schedule(conn, poller) for conn in connections}
+        poller.grant_invoke(self.role)
+        self.dead_letter_queue.grant_send_messages(self.role)
         self._suppress_invoke_versions(poller)
 
     def _bound_async_retries(self, poller: lambda_.Function) -> None:
@@ -74,9 +73,20 @@ class Pollers(Construct):
             # Only this account's schedules may assume it (the confused-deputy guard AWS documents).
             assumed_by=iam.ServicePrincipal(
                 "scheduler.amazonaws.com",
-                conditions={"StringEquals": {"aws:SourceAccount": Stack.of(self).account}},
+                conditions={
+                    "StringEquals": {"aws:SourceAccount": Stack.of(self).account},
+                    "ArnLike": {"aws:SourceArn": self._schedules_arn()},
+                },
             ),
             description="EventBridge Scheduler: invoke the event hub's poller",
+        )
+
+    def _schedules_arn(self) -> str:
+        """The ARNs of the schedules in this stack's group (Scheduler's source ARN)."""
+        return Stack.of(self).format_arn(
+            service="scheduler",
+            resource="schedule",
+            resource_name=f"{self.group.schedule_group_name}/*",
         )
 
     def _suppress_invoke_versions(self, poller: lambda_.Function) -> None:
@@ -92,22 +102,4 @@ class Pollers(Construct):
                 )
             ],
             apply_to_children=True,
-        )
-
-    def _schedule(self, connection: Connection, poller: lambda_.Function) -> scheduler.Schedule:
-        assert connection.poll is not None
-        minutes = schedule_minutes(connection.poll.every_seconds)
-        return scheduler.Schedule(
-            self,
-            f"Poll-{connection.id}",
-            description=f"Poll connection {connection.id} ({connection.provider}) every {minutes} min",
-            schedule=scheduler.ScheduleExpression.rate(Duration.minutes(minutes)),
-            target=targets.LambdaInvoke(
-                poller,
-                input=scheduler.ScheduleTargetInput.from_object({"connectionId": connection.id}),
-                role=self.role,
-                dead_letter_queue=self.dead_letter_queue,
-                retry_attempts=c.SCHEDULE_RETRY_ATTEMPTS,
-                max_event_age=c.SCHEDULE_MAX_EVENT_AGE,
-            ),
         )

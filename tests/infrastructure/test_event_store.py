@@ -10,8 +10,22 @@ from tests.infrastructure.template import Synthesized
 
 
 def _table(synthesized: Synthesized) -> dict:
-    (table,) = synthesized.of_type("AWS::DynamoDB::Table").values()
-    return table
+    return synthesized.resources[synthesized.logical_id("EventStoreEvents", "AWS::DynamoDB::Table")]
+
+
+def test_the_registry_is_a_table_of_its_own_keyed_on_pk_retained_and_recoverable(
+    synthesized: Synthesized,
+) -> None:
+    # Given the registry table (connections and API keys)
+    registry = synthesized.resources[synthesized.logical_id("RegistryTable", "AWS::DynamoDB::Table")]
+    props = registry["Properties"]
+    # Then it is keyed on pk, billed on demand, has no stream and no TTL, and survives the stack
+    assert props["KeySchema"] == [{"AttributeName": "pk", "KeyType": "HASH"}]
+    assert props["BillingMode"] == "PAY_PER_REQUEST"
+    assert "StreamSpecification" not in props and "TimeToLiveSpecification" not in props
+    assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    assert props["DeletionProtectionEnabled"] is True
+    assert registry["DeletionPolicy"] == "Retain"
 
 
 def test_table_is_keyed_on_id_and_billed_on_demand(synthesized: Synthesized) -> None:

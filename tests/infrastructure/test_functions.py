@@ -7,8 +7,6 @@ import re
 
 import pytest
 
-from functions.models.config import parse_config
-from infra import stack_config
 from tests.infrastructure.conftest import ROOT
 from tests.infrastructure.template import Synthesized, actions_of, function_id, role_statements
 
@@ -64,15 +62,54 @@ def test_function_environment_names_the_resources_and_powertools(synthesized: Sy
     assert env["POWERTOOLS_METRICS_NAMESPACE"] == "EventHub"
     assert env["LOG_LEVEL"] == "INFO"
     assert env["RETENTION_DAYS"] == "0", "events are kept until -c retentionDays=N sets a TTL"
-    assert parse_config(env["EVENTHUB_CONFIG"]) == synthesized.config.for_functions()
+    assert env["REGISTRY_TABLE_NAME"] == {
+        "Ref": synthesized.logical_id("RegistryTable", "AWS::DynamoDB::Table")
+    }
 
 
-def test_function_config_carries_key_hashes_and_secret_names_only(synthesized: Synthesized) -> None:
-    env = _function(synthesized, "Query")["Environment"]["Variables"]
-    config = json.loads(env["EVENTHUB_CONFIG"])
-    assert all(set(key) == {"tenantId", "keyHash"} for key in config["apiKeys"])
-    assert stack_config.webhook_secret_names(synthesized.config)[0] in env["EVENTHUB_CONFIG"]
-    assert len(json.dumps(env).encode()) < 4096, "Lambda allows 4 KB of environment variables"
+@pytest.mark.parametrize("name", HANDLERS)
+def test_the_environment_carries_no_connection_key_or_secret_name(
+    synthesized: Synthesized, name: str
+) -> None:
+    # Given a function's environment in the template
+    env = _function(synthesized, name)["Environment"]["Variables"]
+    text = json.dumps(env)
+    # Then no connection id, secret name or key hash of the config is in it: the functions
+    # read those from the registry, so the environment is the same size whatever it holds
+    config = synthesized.config
+    assert "EVENTHUB_CONFIG" not in env
+    assert not [c.id for c in config.connections if c.id in text]
+    assert not [k.digest for k in config.api_keys if k.digest in text]
+    assert "eventhub/" not in text
+    assert len(text.encode()) < 2048, "a fixed, small environment (Lambda allows 4 KB)"
+
+
+def _registry_reads(synthesized: Synthesized, name: str) -> list[dict]:
+    registry = synthesized.logical_id("RegistryTable", "AWS::DynamoDB::Table")
+    return [s for s in role_statements(synthesized, name) if registry in json.dumps(s["Resource"])]
+
+
+@pytest.mark.parametrize(
+    ("name", "prefix"),
+    [
+        ("Intake", "connection#*"),
+        ("Poller", "connection#*"),
+        ("Copier", "connection#*"),
+        ("Query", "apikey#*"),
+    ],
+)
+def test_each_function_reads_only_its_kind_of_registry_item(
+    synthesized: Synthesized, name: str, prefix: str
+) -> None:
+    # Given the function's statements on the registry table
+    (statement,) = _registry_reads(synthesized, name)
+    # Then it may GetItem, and only items whose key starts with its prefix
+    assert statement["Action"] == "dynamodb:GetItem"
+    assert statement["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [prefix]}}
+
+
+def test_the_aggregator_cannot_read_the_registry(synthesized: Synthesized) -> None:
+    assert _registry_reads(synthesized, "Aggregator") == []
 
 
 def test_only_the_poller_knows_the_spill_queue(synthesized: Synthesized) -> None:
@@ -135,8 +172,8 @@ EXPECTED_ACTIONS = {
     "Intake": {"dynamodb:PutItem", "dynamodb:GetItem", "s3:PutObject", "s3:DeleteObject",
                "secretsmanager:GetSecretValue"},
     "Query": {"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "s3:GetObject"},
-    "Poller": {"dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:DeleteItem", "s3:PutObject",
-               "s3:DeleteObject", "sqs:SendMessage", "secretsmanager:GetSecretValue"},
+    "Poller": {"dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:DeleteItem",
+               "s3:PutObject", "s3:DeleteObject", "sqs:SendMessage", "secretsmanager:GetSecretValue"},
     "Copier": {"dynamodb:GetItem", "dynamodb:UpdateItem", "s3:GetObject", "s3:PutObject",
                "s3:AbortMultipartUpload", "s3:DeleteObject", "s3:ListBucketMultipartUploads",
                "sqs:SendMessage"},
@@ -169,9 +206,9 @@ def test_every_setting_a_function_reads_is_set_on_every_function(synthesized: Sy
     # Given the environment variables functions/settings.py and functions/observability.py read
     read = set(re.findall(r'environ\.get\("([A-Z_]+)"', (ROOT / "functions" / "settings.py").read_text()))
     read |= {"STACK_NAME"}
-    optional = {"EVENTHUB_CONFIG_PATH"}  # a local run's config file; AWS carries EVENTHUB_CONFIG
+    optional = {"ALLOW_LOOPBACK_ARTIFACTS", "REGISTRY_CACHE_SECONDS"}  # local runs; a default
     only_poller = {"SPILL_QUEUE_URL"}
-    assert read >= {"TABLE_NAME", "BUCKET_NAME", "EVENTHUB_CONFIG", "RETENTION_DAYS"}
+    assert read >= {"TABLE_NAME", "BUCKET_NAME", "REGISTRY_TABLE_NAME", "RETENTION_DAYS"}
     # Then each function's template environment sets them
     for name in HANDLERS:
         env = _function(synthesized, name)["Environment"]["Variables"]
@@ -206,14 +243,13 @@ def _secret_names(statements: list[dict]) -> set[str]:
     return names
 
 
-def test_secrets_are_readable_only_by_the_functions_that_use_them(synthesized: Synthesized) -> None:
-    config = synthesized.config
-    assert _secret_names(role_statements(synthesized, "Intake")) == set(
-        stack_config.webhook_secret_names(config)
-    )
-    assert _secret_names(role_statements(synthesized, "Poller")) == set(
-        stack_config.poll_secret_names(config)
-    )
+def test_secrets_are_readable_only_under_the_prefix_by_the_functions_that_use_them(
+    synthesized: Synthesized,
+) -> None:
+    # Then intake (webhook secrets) and the poller (poll credentials) read secrets under the hub's
+    # prefix, so a connection added at run time needs no new grant; no other function reads any
+    assert _secret_names(role_statements(synthesized, "Intake")) == {"eventhub/*"}
+    assert _secret_names(role_statements(synthesized, "Poller")) == {"eventhub/*"}
     for name in ("Query", "Copier", "Aggregator"):
         assert _secret_names(role_statements(synthesized, name)) == set(), name
 
@@ -221,10 +257,14 @@ def test_secrets_are_readable_only_by_the_functions_that_use_them(synthesized: S
 def test_stack_outputs_name_what_operators_and_the_cli_need(synthesized: Synthesized) -> None:
     assert {
         "ApiUrl",
-        "WebhookExtendProdUrl",
-        "WebhookExaProdUrl",
-        "WebhookSvixPartnerUrl",
+        "WebhookBaseUrl",
         "TableName",
+        "RegistryTableName",
+        "ScheduleGroupName",
+        "SchedulerRoleArn",
+        "PollerFunctionArn",
+        "PollerDlqArn",
+        "SecretPrefix",
         "BucketName",
         "SpillQueueUrl",
         "PollerDlqQueueUrl",
@@ -244,10 +284,8 @@ def test_stack_outputs_name_what_operators_and_the_cli_need(synthesized: Synthes
     }
 
 
-def test_each_webhook_connection_has_its_url_as_an_output(synthesized: Synthesized) -> None:
-    output = synthesized.outputs["WebhookExtendProdUrl"]["Value"]["Fn::Join"][1]
-    assert output[-1] == "/webhooks/extend-prod"  # after the stage URL
+def test_the_webhook_base_url_is_an_output(synthesized: Synthesized) -> None:
+    # Then a connection's webhook URL is the output followed by its id
+    output = synthesized.outputs["WebhookBaseUrl"]["Value"]["Fn::Join"][1]
+    assert output[-1] == "/webhooks/"  # after the stage URL
     assert {"Ref": synthesized.logical_id("HubApi", "AWS::ApiGateway::RestApi")} in output
-    polled_only = [c.id for c in synthesized.config.connections if not c.receives_webhooks]
-    assert polled_only == ["klavi-prod", "vai-prod"]
-    assert not any("Klavi" in name or "Vai" in name for name in synthesized.outputs)

@@ -33,8 +33,8 @@ from eventhub.local.streams.subscriptions import Subscription, local_subscriptio
 from functions.adapters import factory
 from functions.handlers import aggregator, copier, intake, poller, query
 from functions.logic.copying.deps import RetryPolicy
-from functions.models.config import Provider
-from tests.conftest import EVENTS_DIR, FakeContext, sensitive
+from functions.models.config import HubConfig, Provider
+from tests.conftest import EVENTS_DIR, FakeContext, sensitive, use_config
 from tests.fakes import KlaviFake, VaiFake
 from tests.infrastructure.template import Synthesized, role_statements
 
@@ -178,9 +178,7 @@ def hub(
         ],
         "apiKeys": [{"tenantId": "acme", "keyHash": hashlib.sha256(API_KEY.encode()).hexdigest()}],
     }
-    path = tmp_path / "hub.json"
-    path.write_text(json.dumps(config))
-    monkeypatch.setenv("EVENTHUB_CONFIG_PATH", str(path))
+    use_config(lambda_env, HubConfig.model_validate(config), monkeypatch)
     monkeypatch.setattr(copier, "RETRY_POLICY", RetryPolicy(attempts=2, base_delay=0))
     secrets = boto3.client("secretsmanager")
     for name, value in SECRET_NAMES.items():

@@ -1,4 +1,4 @@
-"""Scheduled polling: one schedule per poll connection, retries, DLQ, a role that only invokes."""
+"""Scheduled polling: the stack's schedule group, the DLQ, a role that may only invoke the poller."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from infra.components.pollers import schedule_minutes
+from eventhub.registry.schedules import schedule_minutes
 from tests.infrastructure.template import Synthesized, actions_of, function_id
 
 
@@ -14,58 +14,49 @@ from tests.infrastructure.template import Synthesized, actions_of, function_id
     ("every_seconds", "minutes"), [(1, 1), (59, 1), (60, 1), (61, 2), (300, 5), (301, 6), (3600, 60)]
 )
 def test_schedule_rate_rounds_every_seconds_up_to_whole_minutes(every_seconds: int, minutes: int) -> None:
+    # When an interval in seconds becomes a Scheduler rate / Then it is whole minutes, rounded up
     assert schedule_minutes(every_seconds) == minutes
 
 
-def _schedules(synthesized: Synthesized) -> dict[str, dict]:
-    return {
-        json.loads(s["Properties"]["Target"]["Input"])["connectionId"]: s["Properties"]
-        for s in synthesized.of_type("AWS::Scheduler::Schedule").values()
-    }
+def test_the_stack_owns_a_schedule_group_and_no_schedule(synthesized: Synthesized) -> None:
+    # Given the synthesized stack (its config names three poll connections)
+    # Then it holds one schedule group named after the stack, and no schedule: those are put in
+    # the group by `eventhub config apply` and `eventhub connections`, without a deploy
+    (group,) = synthesized.of_type("AWS::Scheduler::ScheduleGroup").values()
+    assert group["Properties"]["Name"] == "EventHub-pollers"
+    assert synthesized.of_type("AWS::Scheduler::Schedule") == {}
+    # And the outputs name what a schedule needs: group, poller, role, dead-letter queue
+    assert {"ScheduleGroupName", "PollerFunctionArn", "SchedulerRoleArn", "PollerDlqArn"} <= set(
+        synthesized.outputs
+    )
 
 
-def test_every_poll_connection_has_one_schedule_and_no_other_does(synthesized: Synthesized) -> None:
-    polled = {conn.id for conn in synthesized.config.connections if conn.poll is not None}
-    assert polled == {"klavi-prod", "vai-prod", "exa-prod"}
-    assert set(_schedules(synthesized)) == polled
-    assert len(synthesized.of_type("AWS::Scheduler::Schedule")) == len(polled)
-
-
-def test_schedule_rate_follows_the_connection_interval(synthesized: Synthesized) -> None:
-    schedules = _schedules(synthesized)
-    for conn in synthesized.config.connections:
-        if conn.poll is None:
-            continue
-        minutes = schedule_minutes(conn.poll.every_seconds)
-        unit = "minute" if minutes == 1 else "minutes"
-        assert schedules[conn.id]["ScheduleExpression"] == f"rate({minutes} {unit})"
-        assert schedules[conn.id]["State"] == "ENABLED"
-
-
-def test_schedules_target_the_poller_with_retries_and_a_dead_letter_queue(synthesized: Synthesized) -> None:
-    poller = function_id(synthesized, "Poller")
-    dlq = synthesized.logical_id("PollersScheduleDlq", "AWS::SQS::Queue")
-    for target in (s["Target"] for s in _schedules(synthesized).values()):
-        assert target["Arn"] == {"Fn::GetAtt": [poller, "Arn"]}
-        assert target["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": [dlq, "Arn"]}}
-        assert target["RetryPolicy"]["MaximumRetryAttempts"] >= 1
-        assert 60 <= target["RetryPolicy"]["MaximumEventAgeInSeconds"] <= 3600
+def _scheduler_role_id(synthesized: Synthesized) -> str:
+    return synthesized.logical_id("PollersSchedulerRole", "AWS::IAM::Role")
 
 
 def test_scheduler_role_may_only_invoke_the_poller_and_report_to_its_dlq(synthesized: Synthesized) -> None:
-    role_ids = {s["Target"]["RoleArn"]["Fn::GetAtt"][0] for s in _schedules(synthesized).values()}
-    (role_id,) = role_ids
+    # Given the role Scheduler assumes for the group's schedules
+    role_id = _scheduler_role_id(synthesized)
     (statement,) = synthesized.resources[role_id]["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    # Then only this account's schedules of this group may assume it
     assert statement["Principal"] == {"Service": "scheduler.amazonaws.com"}
-    assert statement["Condition"] == {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
+    condition = statement["Condition"]
+    assert condition["StringEquals"] == {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
+    assert ":schedule/EventHub-pollers/*" in json.dumps(condition["ArnLike"]["aws:SourceArn"])
+    # And it may invoke the poller and send to the pollers' DLQ, nothing else
     policies = [
         p["Properties"]["PolicyDocument"]["Statement"]
         for p in synthesized.of_type("AWS::IAM::Policy").values()
         if {"Ref": role_id} in p["Properties"]["Roles"]
     ]
     statements = [s for policy in policies for s in policy]
-    assert actions_of(statements) == {"lambda:InvokeFunction", "sqs:SendMessage"}
+    assert actions_of(statements) - {"sqs:GetQueueAttributes", "sqs:GetQueueUrl"} == {
+        "lambda:InvokeFunction",
+        "sqs:SendMessage",
+    }
     poller = function_id(synthesized, "Poller")
+    dlq = synthesized.logical_id("PollersScheduleDlq", "AWS::SQS::Queue")
     for statement in statements:
         resources = (
             statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
@@ -73,9 +64,7 @@ def test_scheduler_role_may_only_invoke_the_poller_and_report_to_its_dlq(synthes
         if statement["Action"] == "lambda:InvokeFunction":
             assert all(poller in json.dumps(r) for r in resources)
         else:
-            assert resources == [
-                {"Fn::GetAtt": [synthesized.logical_id("PollersScheduleDlq", "AWS::SQS::Queue"), "Arn"]}
-            ]
+            assert resources == [{"Fn::GetAtt": [dlq, "Arn"]}]
 
 
 @pytest.mark.parametrize("queue", ["PollersSpill", "PollersScheduleDlq"])

@@ -359,7 +359,10 @@ def test_oversized_payload_round_trips_byte_identical(
 def test_throttled_table_is_5xx_and_leaves_no_item_and_no_payload_object(
     lambda_env: dict[str, Any], lambda_context: Any
 ) -> None:
+    # Given a warm container (the connection already read from the registry) whose event
+    # writes are throttled
     body = _oversized_body()
+    assert factory.registry().connection("svix-dev") is not None
     dynamodb = factory.client("dynamodb")
 
     with Stubber(dynamodb) as stub:

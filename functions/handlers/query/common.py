@@ -25,7 +25,7 @@ To = Annotated[datetime | None, Query(description="inclusive upper bound of occu
 
 def tenant_of(request: Any) -> str:
     """The tenant of the request's API key (401 without a valid one)."""
-    return authenticate(request.headers or {}, factory.hub_config().tenant_for_key_hash())
+    return authenticate(request.headers or {}, factory.registry())
 
 
 def event_index() -> EventIndex:

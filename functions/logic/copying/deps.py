@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from pydantic import BaseModel
 
-from functions.models.config import HubConfig, Provider
+from functions.models.config import Provider
 from functions.models.event import ArtifactStatus
 from functions.ports.artifacts import (
     ArtifactBlobs,
@@ -17,6 +17,7 @@ from functions.ports.artifacts import (
     ArtifactSource,
     Resolver,
 )
+from functions.ports.registry import CopySettings
 from functions.providers import extend, klavi
 
 MiB = 1024 * 1024
@@ -75,7 +76,7 @@ class CopyDeps:
     store: ArtifactRecords
     blobs: ArtifactBlobs
     source: ArtifactSource
-    config: HubConfig
+    config: CopySettings  # the connection of an event, the stack's artifact limits
     resolve: Resolver  # adapters.dns.resolve_host in AWS
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     sleep: Callable[[float], None] = time.sleep

@@ -12,9 +12,10 @@ from functions.logic.copying.outcomes import record_copied, record_failure
 from functions.logic.copying.transfer import PermanentFailure, SourceExpired, TransientFailure, transfer
 from functions.logic.url_policy import Refused
 from functions.models.blob_keys import artifact_key, artifact_source_key
-from functions.models.config import Connection, HubConfig
+from functions.models.config import Connection
 from functions.models.event import Artifact, ArtifactStatus, CanonicalEvent
 from functions.observability import logger
+from functions.ports.registry import Connections
 
 
 class CopyReport(BaseModel):
@@ -49,12 +50,13 @@ def recopy_event(event_id: str, deps: CopyDeps) -> CopyReport:
     return copy_event(event_id, deps, recopy_eligible)
 
 
-def connection_for(event: CanonicalEvent, config: HubConfig) -> Connection | None:
-    """The connection the event came through: its provider and tenant, preferring its actor id."""
-    candidates = [
-        c for c in config.connections if c.provider == event.source and c.tenant_id == event.tenant_id
-    ]
-    return next((c for c in candidates if c.id == event.actor_id), candidates[0] if candidates else None)
+def connection_for(event: CanonicalEvent, config: Connections) -> Connection | None:
+    """The connection the event came through (a provider's events carry its id as their actor),
+    if it is still enabled and still the event's provider and tenant."""
+    connection = config.connection(event.actor_id) if event.actor_id else None
+    if connection is None or connection.provider != event.source or connection.tenant_id != event.tenant_id:
+        return None
+    return connection
 
 
 def artifact_hosts(event: CanonicalEvent, connection: Connection | None) -> tuple[str, ...]:

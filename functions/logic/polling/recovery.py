@@ -17,12 +17,13 @@ from pydantic import BaseModel
 
 from functions import jsonutil
 from functions.errors import MalformedPayload
-from functions.models.config import Connection, HubConfig, Provider
+from functions.models.config import Connection, Provider
 from functions.models.event import Channel, NewEvent, parse_timestamp
 from functions.models.spill import SpilledEvent
 from functions.observability import logger
 from functions.ports.events import EventWriter
 from functions.ports.polling import Spill
+from functions.ports.registry import Connections
 from functions.providers import exa, klavi, vai
 
 Mapper = Callable[[Any, Connection, datetime], NewEvent]
@@ -42,7 +43,7 @@ class ReplayReport(BaseModel):
 
 
 def restore_spilled(
-    spill: Spill, store: EventWriter, config: HubConfig, *, wait_seconds: int = 1
+    spill: Spill, store: EventWriter, config: Connections, *, wait_seconds: int = 1
 ) -> ReplayReport:
     report = ReplayReport()
     for spilled in spill.drain(wait_seconds=wait_seconds):
@@ -61,7 +62,7 @@ def restore_spilled(
     return report
 
 
-def _remap(spilled: SpilledEvent, config: HubConfig) -> NewEvent | None:
+def _remap(spilled: SpilledEvent, config: Connections) -> NewEvent | None:
     connection = config.connection(spilled.connection_id)
     mapper = MAPPERS.get(connection.provider) if connection is not None else None
     if connection is None or mapper is None:

@@ -28,10 +28,11 @@ from functions.logic.polling.model import (
     RunBudget,
     RunOutcome,
 )
-from functions.models.config import Connection, HubConfig, Provider
+from functions.models.config import Connection, Provider
 from functions.models.event import format_timestamp, parse_timestamp, utcnow
 from functions.observability import count_by_source, logger, metrics
 from functions.ports.polling import PageSource
+from functions.ports.registry import Connections
 from functions.providers.exa import ExaEvents
 from functions.providers.vai import VaiEvents
 
@@ -46,7 +47,7 @@ LIST_SOURCES: dict[Provider, Callable[[Connection, str, PollServices], PageSourc
 def run_poll(
     connection_id: str,
     *,
-    config: HubConfig,
+    config: Connections,
     services: PollServices,
     budget: RunBudget,
     now: datetime | None = None,
@@ -74,7 +75,7 @@ def backfill(
     *,
     start: datetime,
     end: datetime,
-    config: HubConfig,
+    config: Connections,
     services: PollServices,
     budget: RunBudget,
     progress: incremental.Progress | None = None,
@@ -104,7 +105,7 @@ def backfill(
     return _run(connection, services, budget, work, lease=f"{connection.id}#backfill")
 
 
-def _poll_connection(config: HubConfig, connection_id: str) -> Connection:
+def _poll_connection(config: Connections, connection_id: str) -> Connection:
     connection = config.connection(connection_id)
     if connection is None or connection.poll is None:
         raise UnknownConnection(f"no poll connection named {connection_id!r}")

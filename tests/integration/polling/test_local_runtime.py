@@ -13,11 +13,10 @@ import pytest
 from eventhub.local import poll
 from eventhub.local.scheduler import HANDLER, PollScheduler, running_stack_endpoint
 from eventhub.local.stack import LocalStack
-from functions.adapters import factory
 from functions.handlers.poller import handler
 from functions.models.config import HubConfig
 from functions.models.event import format_timestamp
-from tests.conftest import EVENTS_DIR
+from tests.conftest import EVENTS_DIR, use_config
 from tests.fakes import VaiFake
 from tests.integration.polling.conftest import poll_config, stored_source_ids
 
@@ -33,8 +32,7 @@ def test_the_handler_runs_one_poll_from_a_scheduler_event(
     # Given the scheduler's sample event for vai-pull, and a config pointing vai-pull at the fake
     vai.add_events(120, start=datetime.now(UTC) - timedelta(minutes=30))
     config = poll_config(vai=vai, since=format_timestamp(datetime.now(UTC) - timedelta(minutes=50)))
-    monkeypatch.setenv("EVENTHUB_CONFIG", config.to_json())
-    factory.reset()
+    use_config(lambda_env, config, monkeypatch)
     event = json.loads((EVENTS_DIR / "scheduler" / "poll-vai.json").read_text())
     # When the poller handler is invoked with it
     result = handler(event, lambda_context)

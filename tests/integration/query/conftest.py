@@ -200,12 +200,12 @@ def tenant_key(tenant: str) -> str:
 def tenants(hub: Hub, monkeypatch: pytest.MonkeyPatch) -> Iterator[Iterator[str]]:
     """Fresh tenants, each with its own API key (``tenant_key``): one per hypothesis example."""
     from functions.adapters import factory
-    from functions.models.config import load_config
+    from functions.models.config import HubConfig, load_config
+    from tests.conftest import use_config
 
     names = [f"tenant-{n:03d}" for n in range(300)]
     config = load_config(LOCAL_CONFIG).model_dump(by_alias=True, exclude_none=True, mode="json")
     config["apiKeys"] = [*config["apiKeys"], *({"key": tenant_key(t), "tenantId": t} for t in names)]
-    monkeypatch.setenv("EVENTHUB_CONFIG", json.dumps(config))
-    factory.reset()
+    use_config(hub.aws, HubConfig.model_validate(config), monkeypatch)
     hub.store = factory.event_store()
     yield iter(names)
