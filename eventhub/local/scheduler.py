@@ -1,9 +1,12 @@
 """The local stand-in for EventBridge Scheduler: each poll connection's poller, on its interval.
 
-In AWS one schedule per poll connection invokes the poller Lambda with ``{"connectionId": id}``
-every ``everySeconds`` rounded up to whole minutes. Here one background thread invokes the same
-handler in-process, through the local stack (``stack.invoke``), every ``everySeconds`` exactly,
-the first time one interval after start (as a rate schedule does). Runs of one connection never
+In AWS one schedule per poll connection (in the stack's schedule group, put there by
+``eventhub config apply`` and ``eventhub connections``) invokes the poller Lambda with
+``{"connectionId": id}`` every ``everySeconds`` rounded up to whole minutes. Here the same
+schedules live in the embedded AWS's group, and one background thread invokes the same handler
+in-process, through the local stack (``stack.invoke``), every ``everySeconds`` exactly, the first
+time one interval after start (as a rate schedule does). Every few seconds it reads the group
+again: a schedule added or removed while the stack runs is followed. Runs of one connection never
 overlap (the runtime runs a function one invocation at a time, and the poller's lease would
 skip a second run anyway). A failed run is reported on one line and retried at its next slot.
 
@@ -13,7 +16,6 @@ Alongside, ``Registration`` notes where the running stack's embedded AWS listens
 
 from __future__ import annotations
 
-import heapq
 import json
 import logging
 import os
@@ -34,6 +36,7 @@ HANDLER = "functions.handlers.poller.handler"
 # The poller's Lambda timeout (infra/constants.py): what a run may use, less its safety margin.
 TIMEOUT_SECONDS = 300.0
 STOP_WAIT_SECONDS = 10.0
+REFRESH_SECONDS = 2.0  # how soon a schedule added or removed while the stack runs is followed
 
 
 def registry() -> Path:
@@ -56,8 +59,12 @@ class PollScheduler:
         timeout_seconds: float = TIMEOUT_SECONDS,
         first_delay: float | None = None,
         clock: Callable[[], float] = time.monotonic,
+        refresh: Callable[[], list[Connection]] | None = None,
+        refresh_seconds: float = REFRESH_SECONDS,
     ) -> None:
         self.connections = [c for c in connections if c.poll is not None]
+        self.refresh = refresh
+        self.refresh_seconds = refresh_seconds
         self.timeout_seconds = timeout_seconds
         self.first_delay = first_delay
         self.clock = clock
@@ -83,31 +90,59 @@ class PollScheduler:
     # -- scheduling --------------------------------------------------------------------------
 
     def start_with(self, invoke: Invoke) -> None:
-        if not self.connections or self._thread is not None:
+        if (not self.connections and self.refresh is None) or self._thread is not None:
             return
         self._invoke = invoke
         self._stop.clear()
         self._thread = threading.Thread(target=self._loop, name="eventhub-scheduler", daemon=True)
         self._thread.start()
         names = ", ".join(f"{c.id} every {c.poll.every_seconds} s" for c in self.connections if c.poll)
-        print(f"[scheduler] polling {names}", flush=True)
+        print(f"[scheduler] polling {names or 'nothing yet'}", flush=True)
+
+    def _first(self, connection: Connection, now: float) -> float:
+        assert connection.poll is not None
+        return now + (self.first_delay if self.first_delay is not None else connection.poll.every_seconds)
 
     def _loop(self) -> None:
         now = self.clock()
-        due = [
-            (now + (self.first_delay if self.first_delay is not None else c.poll.every_seconds), i, c)
-            for i, c in enumerate(self.connections)
-            if c.poll is not None
-        ]
-        heapq.heapify(due)
-        while due and not self._stop.is_set():
-            at, order, connection = due[0]
-            if self._stop.wait(max(0.0, at - self.clock())):
+        due = {c.id: (self._first(c, now), c) for c in self.connections}
+        next_refresh = now + self.refresh_seconds
+        while not self._stop.is_set():
+            if self.refresh is not None and self.clock() >= next_refresh:
+                self._follow(due)
+                next_refresh = self.clock() + self.refresh_seconds
+            if not due and self.refresh is None:
                 return
-            heapq.heappop(due)
-            self.run_once(connection.id)
-            assert connection.poll is not None
-            heapq.heappush(due, (max(at + connection.poll.every_seconds, self.clock()), order, connection))
+            wakes = [at for at, _ in due.values()] + ([next_refresh] if self.refresh is not None else [])
+            if self._stop.wait(max(0.0, min(wakes) - self.clock())):
+                return
+            for connection_id, (at, connection) in sorted(due.items(), key=lambda item: item[1][0]):
+                if at > self.clock() or self._stop.is_set():
+                    continue
+                self.run_once(connection_id)
+                assert connection.poll is not None
+                due[connection_id] = (max(at + connection.poll.every_seconds, self.clock()), connection)
+
+    def _follow(self, due: dict[str, tuple[float, Connection]]) -> None:
+        """Schedules added, changed or removed since the last read of the group."""
+        assert self.refresh is not None
+        try:
+            current = {c.id: c for c in self.refresh() if c.poll is not None}
+        except Exception as error:  # the embedded AWS is going away, or busy: read it next time
+            log.debug("scheduler: cannot read the schedules (%s)", type(error).__name__)
+            return
+        for connection_id in set(due) - set(current):
+            del due[connection_id]
+            print(f"[scheduler] stopped polling {connection_id}", flush=True)
+        for connection_id, connection in current.items():
+            if connection_id not in due:
+                due[connection_id] = (self._first(connection, self.clock()), connection)
+                assert connection.poll is not None
+                print(
+                    f"[scheduler] polling {connection_id} every {connection.poll.every_seconds} s", flush=True
+                )
+            elif due[connection_id][1] != connection:
+                due[connection_id] = (due[connection_id][0], connection)
 
     def run_once(self, connection_id: str) -> Any:
         """Invoke the poller for one connection now; a failure is reported, not raised."""
@@ -162,10 +197,20 @@ def running_stack_endpoint(port: int, directory: Path | None = None) -> str | No
         return None
 
 
+def scheduled_connections(stack: LocalStack) -> list[Connection]:
+    """The poll connections that have a schedule in the embedded group, as the registry holds them."""
+    registry = stack.registry_table()
+    found = []
+    for name in stack.schedules().current():
+        connection = registry.connection(name)
+        if connection is not None and connection.poll is not None:
+            found.append(connection)
+    return found
+
+
 def local_services(stack: LocalStack) -> list[PollScheduler | Registration]:
     """What the local stack starts (see eventhub.local.services)."""
-    connections = [c for c in (stack.config.connections if stack.config else []) if c.poll is not None]
-    services: list[PollScheduler | Registration] = [Registration()]
-    if connections:
-        services.append(PollScheduler(connections))
-    return services
+    return [
+        Registration(),
+        PollScheduler(scheduled_connections(stack), refresh=lambda: scheduled_connections(stack)),
+    ]
