@@ -36,14 +36,18 @@ def header(response: dict[str, Any], name: str) -> str:
 def test_the_console_page_is_served_without_a_key_and_only_runs_its_own_scripts(
     lambda_env: Any, lambda_context: Any
 ) -> None:
+    # When the console page is asked for without an API key
     response = get("/console", lambda_context)
 
+    # Then it is served as HTML
     assert response["statusCode"] == 200
     assert header(response, "Content-Type").startswith("text/html")
+    # And its policy lets it run only its own scripts, and nothing is sniffed
     policy = header(response, "Content-Security-Policy")
     assert "script-src 'self'" in policy
     assert "default-src 'none'" in policy
     assert header(response, "X-Content-Type-Options") == "nosniff"
+    # And it loads the console's script
     assert 'src="console/app.js"' in response["body"]
 
 
@@ -51,8 +55,10 @@ def test_the_console_page_is_served_without_a_key_and_only_runs_its_own_scripts(
 def test_every_console_asset_is_served_with_its_content_type(
     name: str, lambda_env: Any, lambda_context: Any
 ) -> None:
+    # When a console asset is asked for
     response = get(f"/console/{name}", lambda_context)
 
+    # Then it is served with its own content type and its shipped bytes
     assert response["statusCode"] == 200
     assert header(response, "Content-Type") == CONTENT_TYPES[name]
     assert response["body"] == asset(name).decode()
@@ -94,9 +100,12 @@ def test_without_the_console_package_the_api_still_answers_and_console_says_why(
 
     monkeypatch.setitem(sys.modules, "functions.console", None)
 
+    # When the console page and an API route are asked for
     response = get("/console", lambda_context)
     api = get("/api/v1/events/0b7e7a52-1d55-5b0e-9a7f-2f3e4c5d6e7f", lambda_context)
 
+    # Then the console answers 503 and names the missing package
     assert response["statusCode"] == 503
     assert "functions.console" in response["body"]
+    # And the API still answers (401: no key sent)
     assert api["statusCode"] == 401  # the API itself is unaffected (no key sent)

@@ -109,6 +109,7 @@ def test_try_bundle_installs_arm64_wheels_and_copies_the_functions_package(tmp_p
 
 
 def test_asset_hash_changes_with_code_the_locked_versions_and_the_bundling_code(tmp_path: Path) -> None:
+    # Given a source tree, its lock and the bundling code
     root = _source(tmp_path)
     lock = _lock(tmp_path)
     bundler_code = tmp_path / "bundling.py"
@@ -117,30 +118,46 @@ def test_asset_hash_changes_with_code_the_locked_versions_and_the_bundling_code(
     def digest() -> str:
         return source_hash(root, SOURCES, lock, bundler_code)
 
+    # When the asset hash is taken twice over the same inputs
     first = digest()
+    # Then it is the same
     assert digest() == first
+    # When the lock resolves a new version
     lock.write_text(LOCK_LINES.replace("2.7.0", "2.7.1"))
+    # Then the hash changes
     assert digest() != first, "a new resolution is a new asset"
     lock.write_text(LOCK_LINES)
+    # When the bundling code changes
     bundler_code.write_text("# bundling, changed\n")
+    # Then the hash changes
     assert digest() != first, "a new way of bundling is a new asset"
+    # And it is the first again when the bundling code is restored
     bundler_code.write_text("# bundling\n")
     assert digest() == first
+    # When only bytecode caches and files outside the bundle change
     (root / "functions" / "handlers" / "__pycache__" / "other.pyc").write_bytes(b"\1")
     (root / "eventhub" / "local" / "stack.py").write_text("changed\n")
+    # Then the hash does not change
     assert digest() == first, "bytecode caches and files outside the bundle do not change the asset"
+    # When the console's files change
     (root / "functions" / "console" / "index.html").write_text("<!doctype html><title>x</title>")
     second = digest()
+    # Then the hash changes
     assert second != first
+    # And it changes again when a handler changes
     (root / "functions" / "handlers" / "intake.py").write_text("def handler(event, context): return 1\n")
     assert digest() != second
 
 
 def test_the_bundled_sources_exist_in_the_repository() -> None:
+    # When the sources the Lambda bundle copies are looked for
     for relative in c.BUNDLED_SOURCES:
+        # Then each exists in the repository
         assert (c.ROOT / relative).exists(), relative
 
 
 def test_pip_platform_matches_the_lambda_architecture_and_runtime() -> None:
+    # When the pip platform and Python version the bundle installs for are read
+    # Then they match the functions' arm64 architecture and Python runtime
     assert c.ARCHITECTURE.name == "arm64" and "aarch64" in c.PIP_PLATFORM
     assert c.RUNTIME.name == f"python{c.PIP_PYTHON_VERSION}"

@@ -14,6 +14,8 @@ from tests.infrastructure.template import Synthesized, actions_of, function_id
     ("every_seconds", "minutes"), [(1, 1), (59, 1), (60, 1), (61, 2), (300, 5), (301, 6), (3600, 60)]
 )
 def test_schedule_rate_rounds_every_seconds_up_to_whole_minutes(every_seconds: int, minutes: int) -> None:
+    # When a poll interval in seconds becomes a schedule rate
+    # Then it is rounded up to whole minutes, never below one
     assert schedule_minutes(every_seconds) == minutes
 
 
@@ -25,14 +27,19 @@ def _schedules(synthesized: Synthesized) -> dict[str, dict]:
 
 
 def test_every_poll_connection_has_one_schedule_and_no_other_does(synthesized: Synthesized) -> None:
+    # Given the connections the configuration polls
     polled = {conn.id for conn in synthesized.config.connections if conn.poll is not None}
     assert polled == {"klavi-prod", "vai-prod", "exa-prod"}
+    # When the synthesized stack's schedules are read
+    # Then there is exactly one per polled connection and none for any other
     assert set(_schedules(synthesized)) == polled
     assert len(synthesized.of_type("AWS::Scheduler::Schedule")) == len(polled)
 
 
 def test_schedule_rate_follows_the_connection_interval(synthesized: Synthesized) -> None:
+    # When the synthesized stack's schedules are read
     schedules = _schedules(synthesized)
+    # Then each polled connection's runs at its interval, in whole minutes, and is enabled
     for conn in synthesized.config.connections:
         if conn.poll is None:
             continue
@@ -80,10 +87,13 @@ def test_scheduler_role_may_only_invoke_the_poller_and_report_to_its_dlq(synthes
 
 @pytest.mark.parametrize("queue", ["PollersSpill", "PollersScheduleDlq"])
 def test_poller_queues_are_encrypted_and_tls_only(synthesized: Synthesized, queue: str) -> None:
+    # When one of the pollers' queues is read from the synthesized stack
     queue_id = synthesized.logical_id(queue, "AWS::SQS::Queue")
     props = synthesized.resources[queue_id]["Properties"]
+    # Then it is encrypted and keeps messages for 14 days
     assert props["SqsManagedSseEnabled"] is True
     assert props["MessageRetentionPeriod"] == 14 * 24 * 3600
+    # And its policy denies requests over plain HTTP
     (policy,) = [
         p
         for p in synthesized.of_type("AWS::SQS::QueuePolicy").values()

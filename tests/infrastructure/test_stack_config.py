@@ -71,20 +71,30 @@ def test_synth_refuses_a_config_too_large_for_the_lambda_environment(tmp_path: P
         }
         for n in range(40)
     ]
+    # When it is loaded
+    # Then it is refused: the functions' environment would exceed 4096 bytes
     with pytest.raises(StackConfigError, match="4096 bytes of environment variables"):
         load_stack_config(_write(tmp_path, document))
 
 
 def test_a_missing_or_invalid_config_is_reported_with_its_path(tmp_path: Path) -> None:
+    # When a configuration that does not exist is loaded
+    # Then it is refused as not found
     with pytest.raises(StackConfigError, match="not found"):
         load_stack_config(tmp_path / "absent.json")
+    # When a configuration with an unknown provider is loaded
     broken = _write(tmp_path, {"connections": [{"id": "x", "provider": "nope", "tenantId": "t"}]})
+    # Then it is refused as invalid
     with pytest.raises(StackConfigError, match="invalid configuration"):
         load_stack_config(broken)
 
 
 def test_config_path_prefers_context_then_environment() -> None:
+    # When the configuration path is given both as context and in the environment
+    # Then the context's wins, relative to the working directory
     assert config_path("a.json", {c.CONFIG_ENV_VAR: "b.json"}) == Path.cwd() / "a.json"
+    # When it is given in the environment alone
+    # Then that path is used
     assert config_path(None, {c.CONFIG_ENV_VAR: "/abs/b.json"}) == Path("/abs/b.json")
 
 
@@ -109,6 +119,8 @@ def test_synthesis_without_a_config_stops_and_names_both_ways_to_give_one(
 
 
 def test_an_unknown_account_role_choice_is_refused() -> None:
+    # When the app is built with an account role choice it does not know
+    # Then it is refused, naming the choice
     with pytest.raises(StackConfigError, match="apiGatewayAccountRole=maybe"):
         build_app(
             {**SKIP_BUNDLING, "config": str(EXAMPLE_CONFIG), "apiGatewayAccountRole": "maybe"}, nag=False
@@ -116,9 +128,12 @@ def test_an_unknown_account_role_choice_is_refused() -> None:
 
 
 def test_two_connection_ids_that_would_share_an_output_are_refused(tmp_path: Path) -> None:
+    # Given the example configuration with a second connection whose id gives the same output name
     document = _example()
     twin = {**document["connections"][0], "id": "extend_prod"}
     document["connections"].append(twin)
+    # When the app is built from it
+    # Then it is refused, naming the output
     with pytest.raises(StackConfigError, match="WebhookExtendProdUrl"):
         build_app({**SKIP_BUNDLING, "config": str(_write(tmp_path, document))}, nag=False)
 

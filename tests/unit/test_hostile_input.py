@@ -358,6 +358,7 @@ def _really_signed(
 
 @pytest.mark.parametrize("provider", WEBHOOK_PROVIDERS, ids=lambda p: p.value)
 def test_verifiers_raise_only_signature_errors_and_pass_only_signed_deliveries(provider: Provider) -> None:
+    # Given hostile deliveries: signed ones with their body and headers mutated in every way
     outcomes: Counter[str] = Counter()
 
     @settings(max_examples=200, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
@@ -365,15 +366,19 @@ def test_verifiers_raise_only_signature_errors_and_pass_only_signed_deliveries(p
     def verify(case: tuple[bytes, dict[str, str], bytes, dict[str, str]]) -> None:
         body, headers, signed_body, original = case
         CASES[f"verify[{provider.value}]"] += 1
+        # When the provider's verifier checks one
         try:
             WEBHOOK_SCHEMES[provider].verify(s.delivery(headers, body), [s.SECRETS[provider]])
+        # Then it raises nothing but a signature error
         except SignatureError:
             outcomes["rejected"] += 1
             return
+        # And what it passes really is signed
         outcomes["verified"] += 1
         assert _really_signed(provider, body, headers, signed_body, original)
 
     verify()
+    # And both outcomes were exercised
     assert outcomes["verified"] > 0 and outcomes["rejected"] > 0, outcomes
 
 
@@ -428,6 +433,7 @@ MAPPER_KINDS = ["extend", "exa", "klavi", "standard-webhooks", "vai"]
 
 @pytest.mark.parametrize("kind", MAPPER_KINDS)
 def test_mappers_given_parsed_hostile_bodies_raise_only_domain_errors(kind: str) -> None:
+    # Given a provider's mapper and hostile bodies that parse as JSON
     mapper, connection = _mapper(kind)
     outcomes: Counter[str] = Counter()
 
@@ -555,6 +561,7 @@ def _stored_count(aws: dict[str, Any]) -> int:
 def test_intake_lets_only_domain_errors_escape_and_stores_nothing_unsigned(
     aws: dict[str, Any], store: EventStore
 ) -> None:
+    # Given hostile deliveries to every webhook provider: intact, forged, or authentic but altered
     secrets = SecretResolver()
     accepted: set[str] = set()
     outcomes: Counter[str] = Counter()
@@ -564,6 +571,7 @@ def test_intake_lets_only_domain_errors_escape_and_stores_nothing_unsigned(
     def intake(case: tuple[Provider, bytes, dict[str, str], str]) -> None:
         provider, body, headers, kind = case
         CASES["receive_webhook"] += 1
+        # When intake receives one
         try:
             result = receive_webhook(
                 CONNECTION_IDS[provider],
@@ -576,21 +584,23 @@ def test_intake_lets_only_domain_errors_escape_and_stores_nothing_unsigned(
             )
         except HubError as error:
             outcomes[type(error).__name__] += 1
-            # A signed delivery is never refused as unsigned; a healthy store never answers 5xx.
+            # Then a signed delivery is never refused as unsigned; a healthy store never answers 5xx
             assert error.status_code < 500, error
             if kind == "intact":
                 assert isinstance(error, MalformedPayload), error
             elif kind == "forged":
                 assert isinstance(error, SignatureError), error
         else:
+            # And a forged one is never accepted
             outcomes["duplicate" if result.duplicate else "stored"] += 1
             assert kind != "forged", "a delivery without a valid signature was accepted"
             accepted.add(result.id)
-        # Read the table back: it holds the accepted events and nothing else (every accepted id
+        # And the table holds the accepted events and nothing else (every accepted id
         # is stored, so equal counts mean no other item; the ids are compared at the end).
         assert _stored_count(aws) == len(accepted)
 
     intake()
+    # And the ids stored are those accepted, with every outcome exercised
     assert _stored_ids(aws) == accepted
     assert outcomes["stored"] > 0 and outcomes["SignatureError"] > 0 and outcomes["MalformedPayload"] > 0
     CASES.update({f"receive_webhook:{k}": v for k, v in outcomes.items()})
