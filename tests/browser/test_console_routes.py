@@ -68,26 +68,43 @@ def test_every_console_asset_is_served_with_its_content_type(
     "path", ["/console/config.json", "/console/__init__.py", "/console/..%2Fsettings.py"]
 )
 def test_anything_else_under_console_is_not_found(path: str, lambda_env: Any, lambda_context: Any) -> None:
+    # When a path under /console that is not a console file is asked for
     response = get(path, lambda_context)
 
+    # Then it is not found, and no source is disclosed
     assert response["statusCode"] == 404
     assert "import" not in response["body"]
 
 
 def test_every_module_the_console_imports_is_one_it_serves() -> None:
-    for name in CONTENT_TYPES:
-        if name.endswith(".js"):
-            for imported in re.findall(r'from\s+"\./([^"]+)"', asset(name).decode()):
-                assert imported in CONTENT_TYPES, f"{name} imports {imported}, which is not served"
+    # Given the console's scripts
+    scripts = [name for name in CONTENT_TYPES if name.endswith(".js")]
+    # When the modules they import are read from their source
+    imports = [
+        (name, imported)
+        for name in scripts
+        for imported in re.findall(
+            r"""(?:\bfrom|\bimport)\s*\(?\s*["']\./([^"']+)["']""", asset(name).decode()
+        )
+    ]
+    # Then the scripts do import modules
+    assert imports, f"no relative import found in {scripts}"
+    # And every module imported is one the console serves
+    for name, imported in imports:
+        assert imported in CONTENT_TYPES, f"{name} imports {imported}, which is not served"
 
 
 def test_console_code_never_parses_markup_or_loads_from_elsewhere() -> None:
     # Provider data reaches the page as text nodes only, and nothing is fetched from a CDN.
+    # Given every file the console ships
     for name in CONTENT_TYPES:
+        # When its text is read
         text = asset(name).decode()
+        # Then it uses no sink that parses markup or runs strings as code
         sinks = ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "new Function")
         for sink in sinks:
             assert sink not in text, f"{name} uses {sink}"
+        # And it refers to no URL elsewhere (the SVG namespace aside)
         urls = set(re.findall(r"https?://[^\s\"'`)]+", text)) - {"http://www.w3.org/2000/svg"}
         assert not urls, f"{name} refers to {urls}"
 

@@ -23,8 +23,10 @@ def _lock(tmp_path: Path, text: str = LOCK_LINES) -> Path:
 def test_the_lock_pins_every_runtime_dependency_within_its_declared_range() -> None:
     # Given pyproject's run-time dependencies and the committed lock
     pins = locked_versions()
+    requirements = runtime_requirements()
+    assert requirements, "pyproject declares no run-time dependency"
     # Then each is pinned, at a version its range admits, and the runtime's own packages are not
-    for spec in runtime_requirements():
+    for spec in requirements:
         requirement = Requirement(spec)
         name = requirement.name.lower().replace("_", "-")
         assert name in pins, f"{name} is not in infra/requirements.lock: run make lock"
@@ -37,18 +39,25 @@ def test_the_lock_pins_every_runtime_dependency_within_its_declared_range() -> N
 
 def test_the_tests_run_the_locked_versions_of_the_functions_dependencies() -> None:
     # Given the lock the Lambda bundle installs, and this virtualenv (made by make from the same lock)
-    # Then every locked package is installed here at exactly its locked version
-    for name, pinned in locked_versions().items():
+    pins = locked_versions()
+    # Then the lock pins packages
+    assert pins, f"no pin read from {c.LAMBDA_LOCK}"
+    # And every locked package is installed here at exactly its locked version
+    for name, pinned in pins.items():
         assert version(name) == pinned, f"{name}: installed {version(name)}, locked {pinned} (re-run make)"
 
 
 def test_bundle_requirements_are_the_runtime_dependencies_minus_boto3(tmp_path: Path) -> None:
+    # Given a pyproject that depends on boto3 and botocore besides the function's own packages
     pyproject = tmp_path / "pyproject.toml"
     pyproject.write_text(
         '[project]\nname = "x"\ndependencies = ["aws-lambda-powertools[tracer]>=3.0", "boto3>=1.35", '
         '"Pydantic>=2.7", "botocore"]\n'
     )
+    # When the bundle's requirements are read from it
+    # Then they are its run-time dependencies without what the Lambda runtime provides
     assert runtime_requirements(pyproject) == ["aws-lambda-powertools[tracer]>=3.0", "Pydantic>=2.7"]
+    # And the repository's own bundle requirements leave boto3 out
     assert not any(spec.startswith("boto3") for spec in runtime_requirements())
 
 

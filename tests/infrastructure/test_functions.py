@@ -62,26 +62,39 @@ def test_function_runs_arm64_python313_with_active_tracing(
 
 @pytest.mark.parametrize("name", HANDLERS)
 def test_function_environment_names_the_resources_and_powertools(synthesized: Synthesized, name: str) -> None:
+    # When one of the hub's functions is read from the synthesized stack
     env = _function(synthesized, name)["Environment"]["Variables"]
+    # Then its environment names the events table and the data bucket
     assert env["TABLE_NAME"] == {"Ref": synthesized.logical_id("EventStoreEvents", "AWS::DynamoDB::Table")}
     assert env["BUCKET_NAME"] == {"Ref": synthesized.logical_id("EventStoreData", "AWS::S3::Bucket")}
+    # And configures Powertools' service, metrics namespace and log level
     assert env["POWERTOOLS_SERVICE_NAME"] == "eventhub"
     assert env["POWERTOOLS_METRICS_NAMESPACE"] == "EventHub"
     assert env["LOG_LEVEL"] == "INFO"
+    # And sets no retention by default
     assert env["RETENTION_DAYS"] == "0", "events are kept until -c retentionDays=N sets a TTL"
+    # And carries the functions' part of the stack's configuration
     assert parse_config(env["EVENTHUB_CONFIG"]) == synthesized.config.for_functions()
 
 
 def test_function_config_carries_key_hashes_and_secret_names_only(synthesized: Synthesized) -> None:
+    # When the configuration in the query function's environment is read
     env = _function(synthesized, "Query")["Environment"]["Variables"]
     config = json.loads(env["EVENTHUB_CONFIG"])
+    # Then it carries the API keys' hashes, never the keys
+    assert config["apiKeys"], "the example configuration has API keys"
     assert all(set(key) == {"tenantId", "keyHash"} for key in config["apiKeys"])
+    # And the webhook secrets' names, never their values
     assert stack_config.webhook_secret_names(synthesized.config)[0] in env["EVENTHUB_CONFIG"]
+    # And it fits in Lambda's 4 KB of environment variables
     assert len(json.dumps(env).encode()) < 4096, "Lambda allows 4 KB of environment variables"
 
 
 def test_only_the_poller_knows_the_spill_queue(synthesized: Synthesized) -> None:
+    # Given the spill queue and the hub's functions
     spill = synthesized.logical_id("PollersSpill", "AWS::SQS::Queue")
+    # When each function's environment is read
+    # Then the poller's environment names the spill queue, and no other function's does
     for name in HANDLERS:
         env = _function(synthesized, name)["Environment"]["Variables"]
         if name == "Poller":

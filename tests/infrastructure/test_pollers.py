@@ -50,21 +50,30 @@ def test_schedule_rate_follows_the_connection_interval(synthesized: Synthesized)
 
 
 def test_schedules_target_the_poller_with_retries_and_a_dead_letter_queue(synthesized: Synthesized) -> None:
+    # Given the poller and the pollers' dead-letter queue
     poller = function_id(synthesized, "Poller")
     dlq = synthesized.logical_id("PollersScheduleDlq", "AWS::SQS::Queue")
-    for target in (s["Target"] for s in _schedules(synthesized).values()):
+    # When the synthesized stack's schedules' targets are read
+    targets = [s["Target"] for s in _schedules(synthesized).values()]
+    assert targets, "the stack has no schedule"
+    for target in targets:
+        # Then each invokes the poller
         assert target["Arn"] == {"Fn::GetAtt": [poller, "Arn"]}
+        # And sends what it cannot deliver to the dead-letter queue after retrying, within an hour
         assert target["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": [dlq, "Arn"]}}
         assert target["RetryPolicy"]["MaximumRetryAttempts"] >= 1
         assert 60 <= target["RetryPolicy"]["MaximumEventAgeInSeconds"] <= 3600
 
 
 def test_scheduler_role_may_only_invoke_the_poller_and_report_to_its_dlq(synthesized: Synthesized) -> None:
+    # When the role the schedules invoke with is read
     role_ids = {s["Target"]["RoleArn"]["Fn::GetAtt"][0] for s in _schedules(synthesized).values()}
+    # Then they all share one role, which only EventBridge Scheduler in this account may assume
     (role_id,) = role_ids
     (statement,) = synthesized.resources[role_id]["Properties"]["AssumeRolePolicyDocument"]["Statement"]
     assert statement["Principal"] == {"Service": "scheduler.amazonaws.com"}
     assert statement["Condition"] == {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
+    # And its policies allow only invoking the poller and sending to the pollers' dead-letter queue
     policies = [
         p["Properties"]["PolicyDocument"]["Statement"]
         for p in synthesized.of_type("AWS::IAM::Policy").values()

@@ -28,39 +28,56 @@ def _write(tmp_path: Path, document: dict[str, Any]) -> Path:
 
 
 def test_example_config_names_secrets_for_all_five_providers() -> None:
+    # When the example stack configuration is loaded
     config = load_stack_config(EXAMPLE_CONFIG)
+    # Then it has a connection for each of the five providers
     assert {conn.provider.value for conn in config.connections} == {
         "klavi", "exa", "extend", "standard-webhooks", "vai"
     }  # fmt: skip
+    # And holds no secret inline, only the names of secrets
     assert config.inline_secrets() == []
+    # And polls Klavi, VAI and Exa
     assert {conn.provider.value for conn in config.connections if conn.poll} == {"klavi", "vai", "exa"}
+    # And holds only the API keys' hashes
+    assert config.api_keys
     assert all(key.key is None and key.key_hash for key in config.api_keys)
 
 
 def test_synth_refuses_the_loopback_artifact_switch(tmp_path: Path) -> None:
+    # Given the example configuration with the loopback artifact switch on
     path = _write(tmp_path, {**_example(), "allowLoopbackArtifacts": True})
+    # When the app is built from it
+    # Then synthesis is refused, naming the switch
     with pytest.raises(StackConfigError, match="allowLoopbackArtifacts is true"):
         build_app({**SKIP_BUNDLING, "config": str(path)}, nag=False)
 
 
 def test_synth_refuses_an_inline_webhook_secret_and_names_the_connection(tmp_path: Path) -> None:
+    # Given the example configuration with a webhook secret's value inline in a connection
     document = _example()
     document["connections"][0]["secrets"] = ["whsec_inline_value"]
     path = _write(tmp_path, document)
+    # When it is loaded
+    # Then it is refused, naming the connection
     with pytest.raises(StackConfigError, match="extend-prod hold secret values inline") as raised:
         load_stack_config(path)
+    # And the secret's value is not in the message
     assert "whsec_inline_value" not in str(raised.value)
 
 
 def test_synth_refuses_an_inline_poll_credential(tmp_path: Path) -> None:
+    # Given the example configuration with a Klavi poll credential inline
     document = _example()
     klavi = next(conn for conn in document["connections"] if conn["id"] == "klavi-prod")
     klavi["poll"]["secretKey"] = "klavi-inline-secret"
+    # When it is loaded
+    # Then it is refused, naming the connection
     with pytest.raises(StackConfigError, match="klavi-prod"):
         load_stack_config(_write(tmp_path, document))
 
 
 def test_synth_refuses_a_config_too_large_for_the_lambda_environment(tmp_path: Path) -> None:
+    # Given the example configuration with forty more connections
     document = _example()
     template = document["connections"][-1]
     document["connections"] += [

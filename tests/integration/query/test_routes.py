@@ -147,20 +147,29 @@ INVALID = [
 def test_invalid_input_is_a_422_in_the_seed_shape(
     hub: Hub, path: str, params: dict[str, Any], loc: list[str]
 ) -> None:
+    # When a route is asked with invalid input
     status, body = hub.get(path, params)
+    # Then it answers 422 with the seed's error shape
     assert status == 422, body
     assert set(body) == {"detail"}
     assert all(set(item) == ERROR_FIELDS for item in body["detail"])
+    # And the error locates the invalid input, with a message and a type
     assert loc in [item["loc"] for item in body["detail"]]
     assert all(item["msg"] and item["type"] for item in body["detail"])
 
 
 def test_a_cursor_from_another_query_is_refused(hub: Hub, stored: list[Any]) -> None:
-    _, first = hub.get("/api/v1/events", {"limit": 1, "event_type": "classify_run.failed"})
-    status, body = hub.get("/api/v1/events", {"limit": 1, "cursor": first["nextCursor"] or "x"})
+    # Given the cursor of a filtered list's next page
+    _, first = hub.get("/api/v1/events", {"limit": 1, "resource_type": "classify_run"})
+    assert isinstance(first["nextCursor"], str), first
+    # When it is sent with the unfiltered list
+    status, body = hub.get("/api/v1/events", {"limit": 1, "cursor": first["nextCursor"]})
+    # Then it is refused as an invalid cursor
     assert status == 422
     assert body["detail"][0]["loc"] == ["query", "cursor"]
+    # And a correlation's cursor is refused for another correlation
     _, page = hub.get("/api/v1/events/correlation/flow-1", {"limit": 1})
+    assert isinstance(page["nextCursor"], str), page
     status, body = hub.get("/api/v1/events/correlation/flow-2", {"limit": 1, "cursor": page["nextCursor"]})
     assert status == 422
 
