@@ -334,15 +334,20 @@ def row_ids(tab: Any, table: str) -> list[str]:
 
 
 def test_the_list_shows_the_tenants_events_newest_first(page: Any, seed: Seed) -> None:
+    # Given acme's seeded events, listed in the console after signing in with acme's key
     acme = seed.of("acme")
+    # When the list view loads
     rows = page.locator("[data-testid=events-table] tbody tr")
 
+    # Then it shows every acme event, newest first, with the total
     expect(rows).to_have_count(len(acme))
     newest_first = sorted(acme, key=lambda e: e.occurred_at, reverse=True)
     assert row_ids(page, "events-table") == [e.id for e in newest_first]
     expect(page.get_by_test_id("events-count")).to_have_text(f"1–{len(acme)} of {len(acme)} events")
+    # And none of globex's events
     expect(page.locator("tbody")).not_to_contain_text("ws_other")  # globex's event
 
+    # And the view is saved as a screenshot (also the README's picture when asked)
     path = screenshot(page, "console-events")
     if os.environ.get("EVENTHUB_DOCS_SCREENSHOT"):
         DOCS_SCREENSHOT.parent.mkdir(exist_ok=True)
@@ -350,98 +355,127 @@ def test_the_list_shows_the_tenants_events_newest_first(page: Any, seed: Seed) -
 
 
 def test_a_filter_narrows_the_list(page: Any, seed: Seed) -> None:
+    # Given the list showing all of acme's events
     expect(page.locator("[data-testid=events-table] tbody tr")).to_have_count(len(seed.of("acme")))
 
+    # When the list is filtered by one event type
     page.fill("#f-event_type", "webset.item.created")
     page.get_by_test_id("apply-filters").click()
 
+    # Then only the events of that type are listed and counted
     items = [e for e in seed.of("acme") if e.event_type == "webset.item.created"]
     rows = page.locator("[data-testid=events-table] tbody tr")
     expect(rows).to_have_count(len(items))
     expect(page.get_by_test_id("events-count")).to_have_text(f"1–{len(items)} of {len(items)} events")
     assert sorted(row_ids(page, "events-table")) == sorted(e.id for e in items)
+    # And the filter is kept in the page's address
     assert "event_type=webset.item.created" in page.url
     screenshot(page, "console-filtered")
 
 
 def test_a_filter_the_api_refuses_is_explained(page: Any, seed: Seed) -> None:
+    # Given the list showing all of acme's events
     expect(page.locator("[data-testid=events-table] tbody tr")).to_have_count(len(seed.of("acme")))
 
+    # When the list is filtered by a resource type the API does not know
     page.fill("#f-resource_type", "no_such_kind")
     page.get_by_test_id("apply-filters").click()
 
+    # Then the page shows the API's refusal and the field it refused
     error = page.get_by_test_id("error")
     expect(error).to_contain_text("Invalid request")
     expect(error).to_contain_text("resource_type:")
 
 
 def test_the_correlation_view_draws_the_flows_events_and_causation_links(page: Any, seed: Seed) -> None:
+    # Given the events of one flow (one correlation id)
     flow = [e for e in seed.of("acme") if e.correlation_id == FLOW]
 
+    # When the flow's correlation link is followed from the list
     page.locator(f"[data-testid=events-table] a[href='#/correlation/{FLOW}']").first.click()
 
+    # Then the timeline draws each of its events, oldest first
     points = page.locator("[data-testid=timeline] g.event")
     expect(points).to_have_count(len(flow))
     drawn = points.evaluate_all("groups => groups.map(g => g.dataset.eventId)")
     assert drawn == [e.id for e in sorted(flow, key=lambda e: e.occurred_at)]
+    # And an arrow from each cause to its effect
     links = page.locator("[data-testid=timeline] path.link").evaluate_all(
         "paths => paths.map(p => [p.dataset.from, p.dataset.to])"
     )
     assert sorted(links) == sorted([e.causation_id, e.id] for e in flow if e.causation_id)
+    # And says how many of the flow's events it shows
     expect(page.get_by_test_id("flow-count")).to_contain_text(f"{len(flow)} of {len(flow)} events")
     screenshot(page, "console-correlation")
 
 
 def test_event_detail_shows_the_payload_as_text_never_as_markup(page: Any, seed: Seed) -> None:
+    # Given an event whose payload holds markup and a script
     finished = next(e for e in seed.of("acme") if e.event_type == "analysis.analysis_finished")
 
+    # When its detail is opened
     page.locator(f"[data-testid=events-table] tr[data-event-id='{finished.id}'] a").last.click()
 
+    # Then the markup is shown as text
     payload = page.get_by_test_id("payload")
     expect(payload).to_contain_text("<img src=x onerror=")
     expect(payload).to_contain_text("<b>bold</b>")
+    # And no element is made from it, nor does its script run
     assert page.locator("[data-testid=event-detail] img, [data-testid=event-detail] b").count() == 0
     assert page.title() == "Event hub console"
+    # And the event's fields are shown
     expect(page.get_by_test_id("event-fields")).to_contain_text("batch-2024-118")
     screenshot(page, "console-event")
 
 
 def test_a_refused_key_asks_for_the_key_again(browser_context: Any, stack: Any) -> None:
+    # Given the console page opened in a new tab
     tab = browser_context.new_page()
     try:
         tab.goto(f"{stack.url}/console")
+        # When a key the API refuses is submitted
         tab.fill("#api-key", "not-a-valid-key")
         tab.click("#key-form button[type=submit]")
 
+        # Then the page asks for a valid key again
         expect(tab.locator("#key-error")).to_have_text("The API key was refused. Enter a valid key.")
+        # And the refused key is not kept
         assert tab.evaluate("sessionStorage.getItem('eventhub.apiKey')") is None
     finally:
         tab.close()
 
 
 def test_an_artifact_downloads_our_copy(page: Any, seed: Seed) -> None:
+    # Given an event with a copied artifact, opened in the detail view
     finished = next(e for e in seed.of("acme") if e.artifacts)
     page.locator(f"[data-testid=events-table] tr[data-event-id='{finished.id}'] a").last.click()
+    # And the detail lists the artifact as copied
     expect(page.get_by_test_id("artifacts")).to_contain_text("credit-report.pdf")
     expect(page.get_by_test_id("artifacts")).to_contain_text("copied")
 
+    # When its download is clicked
     with page.expect_download() as download:
         page.get_by_test_id("download").click()
 
+    # Then the browser saves our copy's bytes under the artifact's name
     assert Path(download.value.path()).read_bytes() == REPORT
     assert download.value.suggested_filename == "credit-report.pdf"
 
 
 def test_the_charts_count_events_per_type_over_the_range(page: Any, seed: Seed) -> None:
+    # Given the number of acme's events of each type
     expected: dict[str, int] = {}
     for event in seed.of("acme"):
         expected[event.event_type] = expected.get(event.event_type, 0) + 1
 
+    # When the charts view is opened
     page.locator(".tabs a[data-view=charts]").click()
 
+    # Then the event-type chart has a bar per type with its count
     bars = page.locator("[data-testid=chart-event-types] g.bar")
     expect(bars).to_have_count(len(expected))
     drawn = bars.evaluate_all("groups => groups.map(g => [g.dataset.key, Number(g.dataset.count)])")
     assert dict(drawn) == expected
+    # And the total counts every event in the range
     expect(page.get_by_test_id("charts-total")).to_contain_text(f"{sum(expected.values())} events")
     screenshot(page, "console-charts")

@@ -56,6 +56,8 @@ EXPECTED_ROUTES = {
 
 
 def test_api_has_exactly_the_hub_routes(synthesized: Synthesized) -> None:
+    # When the synthesized API's routes are read
+    # Then they are exactly the hub's routes
     assert set(_routes(synthesized)) == set(EXPECTED_ROUTES)
 
 
@@ -63,47 +65,62 @@ def test_api_has_exactly_the_hub_routes(synthesized: Synthesized) -> None:
 def test_each_route_is_a_lambda_proxy_to_its_function(
     synthesized: Synthesized, route: tuple[str, str], function: str
 ) -> None:
+    # When one of the hub's routes is read from the synthesized API
     method = _routes(synthesized)[route]
+    # Then it proxies the whole request to its function's Lambda
     assert method["Integration"]["Type"] == "AWS_PROXY"
     assert method["Integration"]["IntegrationHttpMethod"] == "POST"
     assert _integrated_function(method) == function_id(synthesized, function)
+    # And its request validator checks it
     assert method["RequestValidatorId"] == {
         "Ref": synthesized.logical_id("HubApiValidator", "AWS::ApiGateway::RequestValidator")
     }
 
 
 def test_path_parameters_are_required_by_the_validator(synthesized: Synthesized) -> None:
+    # When the synthesized API's routes are read
     routes = _routes(synthesized)
+    # Then the webhook and event routes declare their path parameters required
     assert routes[("POST", "/webhooks/{connectionId}")]["RequestParameters"] == {
         "method.request.path.connectionId": True
     }
     assert routes[("GET", "/api/v1/events/{proxy+}")]["RequestParameters"] == {
         "method.request.path.proxy": True
     }
+    # And the API's validator checks request parameters
     (validator,) = synthesized.of_type("AWS::ApiGateway::RequestValidator").values()
     assert validator["Properties"]["ValidateRequestParameters"] is True
 
 
 def test_json_bodies_pass_as_text_and_only_declared_binary_is_base64(synthesized: Synthesized) -> None:
+    # When the synthesized REST API is read
     (api,) = synthesized.of_type("AWS::ApiGateway::RestApi").values()
+    # Then only application/octet-stream is treated as binary (JSON stays text)
     assert api["Properties"]["BinaryMediaTypes"] == ["application/octet-stream"]
 
 
 def test_stage_logs_access_traces_and_throttles(synthesized: Synthesized) -> None:
+    # When the synthesized API's stage is read
     (stage,) = synthesized.of_type("AWS::ApiGateway::Stage").values()
     props = stage["Properties"]
+    # Then it traces requests
     assert props["TracingEnabled"] is True
+    # And it writes access logs, with the request id, to the API's log group
     destination = props["AccessLogSetting"]["DestinationArn"]["Fn::Join"][1]
     assert {"Ref": synthesized.logical_id("HubApiAccessLogs", "AWS::Logs::LogGroup")} in destination
     assert "$context.requestId" in props["AccessLogSetting"]["Format"]
+    # And it throttles every method
     settings = {(s["ResourcePath"], s["HttpMethod"]): s for s in props["MethodSettings"]}
     assert settings[("/*", "*")]["ThrottlingRateLimit"] > 0
     assert settings[("/*", "*")]["ThrottlingBurstLimit"] > 0
+    # And the webhook route no faster than the rest
     webhook = settings[("/~1webhooks~1{connectionId}", "POST")]
     assert 0 < webhook["ThrottlingRateLimit"] <= settings[("/*", "*")]["ThrottlingRateLimit"]
 
 
 def test_no_usage_plan_since_no_method_requires_an_api_gateway_key(synthesized: Synthesized) -> None:
+    # When the synthesized stack's usage plans and methods are read
+    # Then there is no usage plan, and no method requires an API Gateway key
     assert synthesized.of_type("AWS::ApiGateway::UsagePlan") == {}
     assert not any(
         m["Properties"].get("ApiKeyRequired") for m in synthesized.of_type("AWS::ApiGateway::Method").values()
@@ -111,7 +128,9 @@ def test_no_usage_plan_since_no_method_requires_an_api_gateway_key(synthesized: 
 
 
 def test_the_api_is_named_after_its_stack(synthesized: Synthesized) -> None:
+    # When the synthesized REST API is read
     (api,) = synthesized.of_type("AWS::ApiGateway::RestApi").values()
+    # Then it is named after the stack
     assert api["Properties"]["Name"] == "EventHub"
 
 
@@ -151,12 +170,15 @@ def test_an_account_that_already_has_the_role_can_leave_it_alone() -> None:
 
 
 def test_each_function_is_invokable_only_by_this_api(synthesized: Synthesized) -> None:
+    # When the API and the Lambda permissions of the synthesized stack are read
     api_id = synthesized.logical_id("HubApi", "AWS::ApiGateway::RestApi")
     permissions = synthesized.of_type("AWS::Lambda::Permission").values()
     api_permissions = [
         p["Properties"] for p in permissions if p["Properties"]["Principal"] == "apigateway.amazonaws.com"
     ]
+    # Then there is one API Gateway permission per route
     assert len(api_permissions) == len(EXPECTED_ROUTES)
+    # And each lets only this API invoke the function
     for permission in api_permissions:
         source = permission["SourceArn"]["Fn::Join"][1]
         assert {"Ref": api_id} in source

@@ -23,8 +23,10 @@ def _lock(tmp_path: Path, text: str = LOCK_LINES) -> Path:
 def test_the_lock_pins_every_runtime_dependency_within_its_declared_range() -> None:
     # Given pyproject's run-time dependencies and the committed lock
     pins = locked_versions()
+    requirements = runtime_requirements()
+    assert requirements, "pyproject declares no run-time dependency"
     # Then each is pinned, at a version its range admits, and the runtime's own packages are not
-    for spec in runtime_requirements():
+    for spec in requirements:
         requirement = Requirement(spec)
         name = requirement.name.lower().replace("_", "-")
         assert name in pins, f"{name} is not in infra/requirements.lock: run make lock"
@@ -37,18 +39,25 @@ def test_the_lock_pins_every_runtime_dependency_within_its_declared_range() -> N
 
 def test_the_tests_run_the_locked_versions_of_the_functions_dependencies() -> None:
     # Given the lock the Lambda bundle installs, and this virtualenv (made by make from the same lock)
-    # Then every locked package is installed here at exactly its locked version
-    for name, pinned in locked_versions().items():
+    pins = locked_versions()
+    # Then the lock pins packages
+    assert pins, f"no pin read from {c.LAMBDA_LOCK}"
+    # And every locked package is installed here at exactly its locked version
+    for name, pinned in pins.items():
         assert version(name) == pinned, f"{name}: installed {version(name)}, locked {pinned} (re-run make)"
 
 
 def test_bundle_requirements_are_the_runtime_dependencies_minus_boto3(tmp_path: Path) -> None:
+    # Given a pyproject that depends on boto3 and botocore besides the function's own packages
     pyproject = tmp_path / "pyproject.toml"
     pyproject.write_text(
         '[project]\nname = "x"\ndependencies = ["aws-lambda-powertools[tracer]>=3.0", "boto3>=1.35", '
         '"Pydantic>=2.7", "botocore"]\n'
     )
+    # When the bundle's requirements are read from it
+    # Then they are its run-time dependencies without what the Lambda runtime provides
     assert runtime_requirements(pyproject) == ["aws-lambda-powertools[tracer]>=3.0", "Pydantic>=2.7"]
+    # And the repository's own bundle requirements leave boto3 out
     assert not any(spec.startswith("boto3") for spec in runtime_requirements())
 
 
@@ -109,6 +118,7 @@ def test_try_bundle_installs_arm64_wheels_and_copies_the_functions_package(tmp_p
 
 
 def test_asset_hash_changes_with_code_the_locked_versions_and_the_bundling_code(tmp_path: Path) -> None:
+    # Given a source tree, its lock and the bundling code
     root = _source(tmp_path)
     lock = _lock(tmp_path)
     bundler_code = tmp_path / "bundling.py"
@@ -117,30 +127,46 @@ def test_asset_hash_changes_with_code_the_locked_versions_and_the_bundling_code(
     def digest() -> str:
         return source_hash(root, SOURCES, lock, bundler_code)
 
+    # When the asset hash is taken twice over the same inputs
     first = digest()
+    # Then it is the same
     assert digest() == first
+    # When the lock resolves a new version
     lock.write_text(LOCK_LINES.replace("2.7.0", "2.7.1"))
+    # Then the hash changes
     assert digest() != first, "a new resolution is a new asset"
     lock.write_text(LOCK_LINES)
+    # When the bundling code changes
     bundler_code.write_text("# bundling, changed\n")
+    # Then the hash changes
     assert digest() != first, "a new way of bundling is a new asset"
+    # And it is the first again when the bundling code is restored
     bundler_code.write_text("# bundling\n")
     assert digest() == first
+    # When only bytecode caches and files outside the bundle change
     (root / "functions" / "handlers" / "__pycache__" / "other.pyc").write_bytes(b"\1")
     (root / "eventhub" / "local" / "stack.py").write_text("changed\n")
+    # Then the hash does not change
     assert digest() == first, "bytecode caches and files outside the bundle do not change the asset"
+    # When the console's files change
     (root / "functions" / "console" / "index.html").write_text("<!doctype html><title>x</title>")
     second = digest()
+    # Then the hash changes
     assert second != first
+    # And it changes again when a handler changes
     (root / "functions" / "handlers" / "intake.py").write_text("def handler(event, context): return 1\n")
     assert digest() != second
 
 
 def test_the_bundled_sources_exist_in_the_repository() -> None:
+    # When the sources the Lambda bundle copies are looked for
     for relative in c.BUNDLED_SOURCES:
+        # Then each exists in the repository
         assert (c.ROOT / relative).exists(), relative
 
 
 def test_pip_platform_matches_the_lambda_architecture_and_runtime() -> None:
+    # When the pip platform and Python version the bundle installs for are read
+    # Then they match the functions' arm64 architecture and Python runtime
     assert c.ARCHITECTURE.name == "arm64" and "aarch64" in c.PIP_PLATFORM
     assert c.RUNTIME.name == f"python{c.PIP_PYTHON_VERSION}"

@@ -33,9 +33,11 @@ def _function(synthesized: Synthesized, name: str) -> dict:
 
 
 def test_the_stack_has_exactly_the_five_functions(synthesized: Synthesized) -> None:
+    # When the handlers of the synthesized stack's functions are read
     handlers = sorted(
         f["Properties"]["Handler"] for f in synthesized.of_type("AWS::Lambda::Function").values()
     )
+    # Then they are exactly the hub's five handlers
     assert handlers == sorted(HANDLERS.values())
 
 
@@ -43,10 +45,13 @@ def test_the_stack_has_exactly_the_five_functions(synthesized: Synthesized) -> N
 def test_function_runs_arm64_python313_with_active_tracing(
     synthesized: Synthesized, name: str, handler: str
 ) -> None:
+    # When one of the hub's functions is read from the synthesized stack
     props = _function(synthesized, name)
+    # Then it runs its handler on Python 3.13 on arm64
     assert props["Handler"] == handler
     assert props["Runtime"] == "python3.13"
     assert props["Architectures"] == ["arm64"]
+    # And it traces actively and logs to its own log group
     assert props["TracingConfig"] == {"Mode": "Active"}
     assert props["LoggingConfig"]["LogGroup"] == {
         "Ref": synthesized.logical_id(f"HubFunctions{name}Logs", "AWS::Logs::LogGroup")
@@ -55,12 +60,16 @@ def test_function_runs_arm64_python313_with_active_tracing(
 
 @pytest.mark.parametrize("name", HANDLERS)
 def test_function_environment_names_the_resources_and_powertools(synthesized: Synthesized, name: str) -> None:
+    # When one of the hub's functions is read from the synthesized stack
     env = _function(synthesized, name)["Environment"]["Variables"]
+    # Then its environment names the events table and the data bucket
     assert env["TABLE_NAME"] == {"Ref": synthesized.logical_id("EventStoreEvents", "AWS::DynamoDB::Table")}
     assert env["BUCKET_NAME"] == {"Ref": synthesized.logical_id("EventStoreData", "AWS::S3::Bucket")}
+    # And configures Powertools' service, metrics namespace and log level
     assert env["POWERTOOLS_SERVICE_NAME"] == "eventhub"
     assert env["POWERTOOLS_METRICS_NAMESPACE"] == "EventHub"
     assert env["LOG_LEVEL"] == "INFO"
+    # And sets no retention by default
     assert env["RETENTION_DAYS"] == "0", "events are kept until -c retentionDays=N sets a TTL"
     assert env["REGISTRY_TABLE_NAME"] == {
         "Ref": synthesized.logical_id("RegistryTable", "AWS::DynamoDB::Table")
@@ -113,7 +122,10 @@ def test_the_aggregator_cannot_read_the_registry(synthesized: Synthesized) -> No
 
 
 def test_only_the_poller_knows_the_spill_queue(synthesized: Synthesized) -> None:
+    # Given the spill queue and the hub's functions
     spill = synthesized.logical_id("PollersSpill", "AWS::SQS::Queue")
+    # When each function's environment is read
+    # Then the poller's environment names the spill queue, and no other function's does
     for name in HANDLERS:
         env = _function(synthesized, name)["Environment"]["Variables"]
         if name == "Poller":
@@ -123,8 +135,11 @@ def test_only_the_poller_knows_the_spill_queue(synthesized: Synthesized) -> None
 
 
 def test_each_function_has_its_own_role(synthesized: Synthesized) -> None:
+    # When the role of each function is read
     roles = [_function(synthesized, name)["Role"]["Fn::GetAtt"][0] for name in HANDLERS]
+    # Then every function has a role of its own
     assert len(set(roles)) == len(HANDLERS)
+    # And each role holds no managed policy and is assumable by Lambda alone
     for role_id in roles:
         role = synthesized.resources[role_id]["Properties"]
         assert "ManagedPolicyArns" not in role, "no managed policies: every permission is granted explicitly"
@@ -133,31 +148,44 @@ def test_each_function_has_its_own_role(synthesized: Synthesized) -> None:
 
 
 def test_query_role_can_read_but_never_write_the_table(synthesized: Synthesized) -> None:
+    # When the query function's role is read
     actions = actions_of(role_statements(synthesized, "Query"))
+    # Then it may read the table (get, batch get, query) and nothing more of DynamoDB
     dynamodb = {a for a in actions if a.startswith("dynamodb:")}
     assert dynamodb == {"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query"}
+    # And it may not write, delete or abort anything in the bucket
     assert not any(a.startswith(("s3:Put", "s3:Delete", "s3:Abort")) for a in actions)
+    # And it may not scan
     assert "dynamodb:Scan" not in actions
 
 
 def test_intake_role_writes_events_but_cannot_query_or_scan(synthesized: Synthesized) -> None:
+    # When the intake function's role is read
     actions = actions_of(role_statements(synthesized, "Intake"))
+    # Then it may put and get events and put objects
     assert {"dynamodb:PutItem", "dynamodb:GetItem", "s3:PutObject"} <= actions
+    # And it may neither query nor scan the table, nor use any queue
     assert "dynamodb:Query" not in actions and "dynamodb:Scan" not in actions
     assert not any(a.startswith("sqs:") for a in actions)
 
 
 def test_aggregator_role_touches_no_bucket_and_no_secret(synthesized: Synthesized) -> None:
+    # When the aggregator function's role is read
     actions = actions_of(role_statements(synthesized, "Aggregator"))
+    # Then it may update the counters
     assert "dynamodb:UpdateItem" in actions
+    # And it may touch no bucket and no secret
     assert not any(a.startswith(("s3:", "secretsmanager:")) for a in actions)
 
 
 def test_only_the_poller_may_send_to_the_spill_queue(synthesized: Synthesized) -> None:
+    # Given the spill queue and the hub's functions
     spill = {"Fn::GetAtt": [synthesized.logical_id("PollersSpill", "AWS::SQS::Queue"), "Arn"]}
+    # When each function's grants to send messages are read
     for name in HANDLERS:
         sends = [s for s in role_statements(synthesized, name) if "sqs:SendMessage" in actions_of([s])]
         targets_spill = any(spill in _resources(s) for s in sends)
+        # Then only the poller's grants reach the spill queue
         assert targets_spill is (name == "Poller"), name
 
 
@@ -193,12 +221,15 @@ DESTINATION_ACTIONS = {"sqs:GetQueueAttributes", "sqs:GetQueueUrl"}
 
 @pytest.mark.parametrize("name", HANDLERS)
 def test_each_role_holds_exactly_the_actions_its_code_calls(synthesized: Synthesized, name: str) -> None:
+    # When a function's role is read, less the platform's log and trace actions
     actions = actions_of(role_statements(synthesized, name)) - PLATFORM_ACTIONS
+    # And less the stream reads of the stream consumers and the failure destination's queue lookups
     if name in ("Copier", "Aggregator"):
         assert actions >= STREAM_READ_ACTIONS
         actions -= STREAM_READ_ACTIONS
     if name in ("Poller", "Copier", "Aggregator"):
         actions -= DESTINATION_ACTIONS
+    # Then what is left is exactly what the function's code calls
     assert actions == EXPECTED_ACTIONS[name]
 
 
@@ -211,20 +242,27 @@ def test_every_setting_a_function_reads_is_set_on_every_function(synthesized: Sy
     assert read >= {"TABLE_NAME", "BUCKET_NAME", "REGISTRY_TABLE_NAME", "RETENTION_DAYS"}
     # Then each function's template environment sets them
     for name in HANDLERS:
+        # When each function's template environment is read
         env = _function(synthesized, name)["Environment"]["Variables"]
+        # Then it sets them all (the spill queue's on the poller only)
         wanted = read - optional - (set() if name == "Poller" else only_poller)
         assert wanted <= set(env), (name, wanted - set(env))
         assert env["STACK_NAME"] == "EventHub"
 
 
 def test_a_failed_poll_run_is_retried_once_then_lands_in_the_pollers_dlq(synthesized: Synthesized) -> None:
+    # When the synthesized stack's asynchronous invocation settings are read
     (config,) = synthesized.of_type("AWS::Lambda::EventInvokeConfig").values()
     props = config["Properties"]
+    # Then they are the poller's
     assert props["FunctionName"] == {"Ref": function_id(synthesized, "Poller")}
+    # And a failed poll run is retried once, while the event is still fresh
     assert props["MaximumRetryAttempts"] == 1
     assert 60 <= props["MaximumEventAgeInSeconds"] <= 900  # near the schedule's own age limit
+    # And then sent to the pollers' dead-letter queue
     dlq = synthesized.logical_id("PollersScheduleDlq", "AWS::SQS::Queue")
     assert props["DestinationConfig"]["OnFailure"]["Destination"] == {"Fn::GetAtt": [dlq, "Arn"]}
+    # And the poller's role may send to that queue
     sends = [s for s in role_statements(synthesized, "Poller") if "sqs:SendMessage" in actions_of([s])]
     assert any({"Fn::GetAtt": [dlq, "Arn"]} in _resources(s) for s in sends)
 
@@ -255,6 +293,8 @@ def test_secrets_are_readable_only_under_the_prefix_by_the_functions_that_use_th
 
 
 def test_stack_outputs_name_what_operators_and_the_cli_need(synthesized: Synthesized) -> None:
+    # When the synthesized stack's outputs are read
+    # Then they are exactly what operators and the CLI use
     assert {
         "ApiUrl",
         "WebhookBaseUrl",
@@ -276,6 +316,7 @@ def test_stack_outputs_name_what_operators_and_the_cli_need(synthesized: Synthes
         "CopierFunctionName",
         "AggregatorFunctionName",
     } == set(synthesized.outputs)
+    # And the function name and table name outputs refer to their resources
     assert synthesized.outputs["CopierFunctionName"]["Value"] == {
         "Ref": synthesized.logical_id("HubFunctionsCopier", "AWS::Lambda::Function")
     }

@@ -28,21 +28,28 @@ def _topic(synthesized: Synthesized) -> dict[str, str]:
 
 
 def test_every_alarm_notifies_the_topic_when_it_fires_and_clears(synthesized: Synthesized) -> None:
+    # When the synthesized stack's alarms are read
     alarms = _alarms(synthesized)
+    # Then there are some
     assert alarms
+    # And each notifies the alarm topic when it fires and when it clears
     for alarm in alarms:
         assert alarm["AlarmActions"] == [_topic(synthesized)]
         assert alarm["OKActions"] == [_topic(synthesized)]
+        # And treats missing data as not breaching, and says what it is for
         assert alarm["TreatMissingData"] == "notBreaching"
         assert alarm["AlarmDescription"]
 
 
 @pytest.mark.parametrize("queue", QUEUES)
 def test_each_failure_queue_alarms_on_its_first_message(synthesized: Synthesized, queue: str) -> None:
+    # Given one of the failure queues
     queue_name = {"Fn::GetAtt": [synthesized.logical_id(queue, "AWS::SQS::Queue"), "QueueName"]}
+    # When its alarm is looked up
     alarm = _alarm_on(
         synthesized, "ApproximateNumberOfMessagesVisible", [{"Name": "QueueName", "Value": queue_name}]
     )
+    # Then it fires on the first visible message
     assert alarm["Namespace"] == "AWS/SQS"
     assert alarm["Threshold"] == 1
     assert alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
@@ -53,8 +60,11 @@ def test_each_failure_queue_alarms_on_its_first_message(synthesized: Synthesized
 def test_each_function_alarms_on_errors_and_throttles(
     synthesized: Synthesized, function: str, metric: str
 ) -> None:
+    # Given one of the hub's functions
     dims = [{"Name": "FunctionName", "Value": {"Ref": function_id(synthesized, function)}}]
+    # When its alarm on errors or on throttles is looked up
     alarm = _alarm_on(synthesized, metric, dims)
+    # Then it fires on the first one
     assert alarm["Namespace"] == "AWS/Lambda"
     assert alarm["Statistic"] == "Sum"
     assert alarm["Threshold"] == 1
@@ -67,8 +77,11 @@ def test_each_function_alarms_on_errors_and_throttles(
 def test_custom_metric_alarms_read_the_powertools_namespace_service_and_stack(
     synthesized: Synthesized, metric: str, threshold: int
 ) -> None:
+    # Given the dimensions Powertools publishes custom metrics with
     dims = [{"Name": "service", "Value": "eventhub"}, {"Name": "stack", "Value": "EventHub"}]
+    # When the alarm on one of the hub's own metrics is looked up
     alarm = _alarm_on(synthesized, metric, dims)
+    # Then it reads the hub's namespace and fires at its threshold
     assert alarm["Namespace"] == "EventHub"
     assert alarm["Statistic"] == "Sum"
     assert alarm["Threshold"] == threshold
@@ -78,16 +91,22 @@ def test_custom_metric_alarms_read_the_powertools_namespace_service_and_stack(
 def test_stream_consumers_iterator_age_alarm_catches_a_lagging_stream(
     synthesized: Synthesized, function: str
 ) -> None:
+    # Given one of the stream consumers
     dims = [{"Name": "FunctionName", "Value": {"Ref": function_id(synthesized, function)}}]
+    # When its iterator-age alarm is looked up
     alarm = _alarm_on(synthesized, "IteratorAge", dims)
+    # Then it fires when the oldest record it reads is older than a bound (of at most 15 minutes)
     assert alarm["Statistic"] == "Maximum"
     assert alarm["ComparisonOperator"] == "GreaterThanThreshold"
     assert 0 < alarm["Threshold"] <= 15 * 60 * 1000
 
 
 def test_alarm_topic_refuses_plain_http(synthesized: Synthesized) -> None:
+    # When the alarm topic's policy is read
     (policy,) = synthesized.of_type("AWS::SNS::TopicPolicy").values()
+    # Then it applies to the alarm topic
     assert policy["Properties"]["Topics"] == [_topic(synthesized)]
+    # And denies requests over plain HTTP
     statements = policy["Properties"]["PolicyDocument"]["Statement"]
     assert any(
         s["Effect"] == "Deny" and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
@@ -124,9 +143,12 @@ def _metric_names(widget: dict[str, Any]) -> set[str]:
 
 
 def test_dashboard_shows_ingest_rate_total_and_by_source(synthesized: Synthesized) -> None:
+    # When the dashboard's ingest widget is read
     widget = _widgets(synthesized)["Ingest rate by source (EventsStored)"]
     names = _metric_names(widget)
+    # Then it graphs the events stored in total
     assert "EventsStored" in names
+    # And by source, searched over the hub's dimensions
     assert any(
         n.startswith('SEARCH(\'{EventHub,service,source,stack} MetricName="EventsStored" stack="EventHub"\'')
         for n in names
@@ -134,26 +156,36 @@ def test_dashboard_shows_ingest_rate_total_and_by_source(synthesized: Synthesize
 
 
 def test_dashboard_shows_duplicates(synthesized: Synthesized) -> None:
+    # When the dashboard's duplicates widget is read
+    # Then it graphs the duplicate events
     assert "DuplicateEvents" in _metric_names(_widgets(synthesized)["Duplicates and signature rejections"])
 
 
 def test_dashboard_shows_p99_intake_latency(synthesized: Synthesized) -> None:
+    # When the dashboard's intake latency widget is read
     widget = _widgets(synthesized)["Intake latency p99 (ms)"]
     lines = widget["metrics"]
+    # Then it graphs the intake function's duration
     duration = [line for line in lines if "Duration" in line]
     assert duration and function_id(synthesized, "Intake") in duration[0]
+    # And every line is the 99th percentile
     assert all(line[-1]["stat"] == "p99" for line in lines)
 
 
 def test_dashboard_shows_copy_throughput(synthesized: Synthesized) -> None:
+    # When the dashboard's copy throughput widget is read
+    # Then it graphs the artifact bytes copied
     assert "ArtifactBytesCopied" in _metric_names(
         _widgets(synthesized)["Copy throughput (ArtifactBytesCopied)"]
     )
 
 
 def test_dashboard_graphs_every_failure_queue_depth(synthesized: Synthesized) -> None:
+    # When the dashboard's queue depths widget is read
     widget = _widgets(synthesized)["Queue depths"]
+    # Then it graphs visible messages only
     assert _metric_names(widget) == {"ApproximateNumberOfMessagesVisible"}
+    # And every failure queue's
     graphed = {x for line in widget["metrics"] for x in line if isinstance(x, str)}
     for queue in QUEUES:
         assert f"{synthesized.logical_id(queue, 'AWS::SQS::Queue')}.QueueName" in graphed, queue

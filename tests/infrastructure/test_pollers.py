@@ -69,10 +69,13 @@ def test_scheduler_role_may_only_invoke_the_poller_and_report_to_its_dlq(synthes
 
 @pytest.mark.parametrize("queue", ["PollersSpill", "PollersScheduleDlq"])
 def test_poller_queues_are_encrypted_and_tls_only(synthesized: Synthesized, queue: str) -> None:
+    # When one of the pollers' queues is read from the synthesized stack
     queue_id = synthesized.logical_id(queue, "AWS::SQS::Queue")
     props = synthesized.resources[queue_id]["Properties"]
+    # Then it is encrypted and keeps messages for 14 days
     assert props["SqsManagedSseEnabled"] is True
     assert props["MessageRetentionPeriod"] == 14 * 24 * 3600
+    # And its policy denies requests over plain HTTP
     (policy,) = [
         p
         for p in synthesized.of_type("AWS::SQS::QueuePolicy").values()

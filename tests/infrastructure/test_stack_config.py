@@ -28,34 +28,50 @@ def _write(tmp_path: Path, document: dict[str, Any]) -> Path:
 
 
 def test_example_config_names_secrets_for_all_five_providers() -> None:
+    # When the example stack configuration is loaded
     config = load_stack_config(EXAMPLE_CONFIG)
+    # Then it has a connection for each of the five providers
     assert {conn.provider.value for conn in config.connections} == {
         "klavi", "exa", "extend", "standard-webhooks", "vai"
     }  # fmt: skip
+    # And holds no secret inline, only the names of secrets
     assert config.inline_secrets() == []
+    # And polls Klavi, VAI and Exa
     assert {conn.provider.value for conn in config.connections if conn.poll} == {"klavi", "vai", "exa"}
+    # And holds only the API keys' hashes
+    assert config.api_keys
     assert all(key.key is None and key.key_hash for key in config.api_keys)
 
 
 def test_synth_refuses_the_loopback_artifact_switch(tmp_path: Path) -> None:
+    # Given the example configuration with the loopback artifact switch on
     path = _write(tmp_path, {**_example(), "allowLoopbackArtifacts": True})
+    # When the app is built from it
+    # Then synthesis is refused, naming the switch
     with pytest.raises(StackConfigError, match="allowLoopbackArtifacts is true"):
         build_app({**SKIP_BUNDLING, "config": str(path)}, nag=False)
 
 
 def test_synth_refuses_an_inline_webhook_secret_and_names_the_connection(tmp_path: Path) -> None:
+    # Given the example configuration with a webhook secret's value inline in a connection
     document = _example()
     document["connections"][0]["secrets"] = ["whsec_inline_value"]
     path = _write(tmp_path, document)
+    # When it is loaded
+    # Then it is refused, naming the connection
     with pytest.raises(StackConfigError, match="extend-prod hold secret values inline") as raised:
         load_stack_config(path)
+    # And the secret's value is not in the message
     assert "whsec_inline_value" not in str(raised.value)
 
 
 def test_synth_refuses_an_inline_poll_credential(tmp_path: Path) -> None:
+    # Given the example configuration with a Klavi poll credential inline
     document = _example()
     klavi = next(conn for conn in document["connections"] if conn["id"] == "klavi-prod")
     klavi["poll"]["secretKey"] = "klavi-inline-secret"
+    # When it is loaded
+    # Then it is refused, naming the connection
     with pytest.raises(StackConfigError, match="klavi-prod"):
         load_stack_config(_write(tmp_path, document))
 
@@ -94,15 +110,23 @@ def test_a_secret_outside_the_hubs_prefix_is_refused(tmp_path: Path) -> None:
 
 
 def test_a_missing_or_invalid_config_is_reported_with_its_path(tmp_path: Path) -> None:
+    # When a configuration that does not exist is loaded
+    # Then it is refused as not found
     with pytest.raises(StackConfigError, match="not found"):
         load_stack_config(tmp_path / "absent.json")
+    # When a configuration with an unknown provider is loaded
     broken = _write(tmp_path, {"connections": [{"id": "x", "provider": "nope", "tenantId": "t"}]})
+    # Then it is refused as invalid
     with pytest.raises(StackConfigError, match="invalid configuration"):
         load_stack_config(broken)
 
 
 def test_config_path_prefers_context_then_environment() -> None:
+    # When the configuration path is given both as context and in the environment
+    # Then the context's wins, relative to the working directory
     assert config_path("a.json", {c.CONFIG_ENV_VAR: "b.json"}) == Path.cwd() / "a.json"
+    # When it is given in the environment alone
+    # Then that path is used
     assert config_path(None, {c.CONFIG_ENV_VAR: "/abs/b.json"}) == Path("/abs/b.json")
 
 
@@ -127,6 +151,8 @@ def test_synthesis_without_a_config_stops_and_names_both_ways_to_give_one(
 
 
 def test_an_unknown_account_role_choice_is_refused() -> None:
+    # When the app is built with an account role choice it does not know
+    # Then it is refused, naming the choice
     with pytest.raises(StackConfigError, match="apiGatewayAccountRole=maybe"):
         build_app(
             {**SKIP_BUNDLING, "config": str(EXAMPLE_CONFIG), "apiGatewayAccountRole": "maybe"}, nag=False

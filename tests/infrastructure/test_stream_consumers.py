@@ -67,6 +67,8 @@ def _item(artifact_status: str | None) -> dict[str, Any]:
 def test_stream_consumers_retry_a_bounded_number_of_times(
     synthesized: Synthesized, function: str, field: str, expected: int
 ) -> None:
+    # When a stream consumer's event source mapping is read
+    # Then its batch size, retries and oldest record it still processes are bounded
     assert _mapping(synthesized, function)[field] == expected
 
 
@@ -76,13 +78,17 @@ def test_stream_consumers_retry_a_bounded_number_of_times(
 def test_stream_consumers_bisect_report_item_failures_and_keep_what_failed(
     synthesized: Synthesized, function: str, queue: str
 ) -> None:
+    # When a stream consumer's event source mapping is read
     mapping = _mapping(synthesized, function)
+    # Then it reads the events table's stream from the oldest record kept
     assert mapping["EventSourceArn"] == {
         "Fn::GetAtt": [synthesized.logical_id("EventStoreEvents", "AWS::DynamoDB::Table"), "StreamArn"]
     }
     assert mapping["StartingPosition"] == "TRIM_HORIZON"
+    # And it bisects a failing batch and reports item failures
     assert mapping["BisectBatchOnFunctionError"] is True
     assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    # And sends what still fails to its own failure queue
     assert mapping["DestinationConfig"]["OnFailure"]["Destination"] == {
         "Fn::GetAtt": [synthesized.logical_id(queue, "AWS::SQS::Queue"), "Arn"]
     }
@@ -94,18 +100,27 @@ def _pattern(synthesized: Synthesized, function: str) -> Any:
 
 
 def test_copier_sees_new_and_changed_events_with_pending_artifacts_only(synthesized: Synthesized) -> None:
+    # Given the copier's stream filter
     pattern = _pattern(synthesized, "Copier")
+    # When stream records of events are matched against it
+    # Then it lets through inserted and modified events with pending artifacts
     assert _matches(pattern, _record("INSERT", _item("pending")))
     assert _matches(pattern, _record("MODIFY", _item("pending")))
+    # And not events whose artifacts are all copied, events with no artifacts, nor removals
     assert not _matches(pattern, _record("MODIFY", _item("copied")))  # pendingArtifacts = 0
     assert not _matches(pattern, _record("INSERT", _item(None)))  # no artifacts at all
     assert not _matches(pattern, _record("REMOVE", _item("pending")))
 
 
 def test_aggregator_sees_inserted_events_only(synthesized: Synthesized) -> None:
+    # Given the aggregator's stream filter
     pattern = _pattern(synthesized, "Aggregator")
+    # When stream records of events and counters are matched against it
+    # Then it lets through inserted events, with or without artifacts
     assert _matches(pattern, _record("INSERT", _item(None)))
     assert _matches(pattern, _record("INSERT", _item("pending")))
+    # And not modifications
     assert not _matches(pattern, _record("MODIFY", _item("copied")))
+    # And not inserted counter items
     counter_item = {"id": {"S": "counter#acme#day#2025-02-26"}, "kind": {"S": "counter"}}
     assert not _matches(pattern, _record("INSERT", counter_item))

@@ -147,18 +147,24 @@ def bucket_keys(aws: dict[str, Any], prefix: str = "") -> list[str]:
 
 
 def test_extend_signature_of_the_local_signer_passes_extends_own_verifier() -> None:
+    # Given the Extend sample signed by the local signer
     body = BY_NAME["extend"].body()
     headers = sign("extend", "wss_dev_extend_signing_secret", body)
 
+    # When Extend's own library verifies it
+    # Then it passes with the signing secret, and fails with another
     assert ExtendWebhooks().verify(body.decode(), headers, "wss_dev_extend_signing_secret") is True
     assert ExtendWebhooks().verify(body.decode(), headers, "wss_some_other_secret") is False
 
 
 def test_standard_webhooks_signature_of_the_local_signer_passes_the_reference_verifier() -> None:
+    # Given the standard-webhooks sample signed by the local signer
     provider = BY_NAME["standard-webhooks"]
     body = provider.body()
     headers = sign("standard-webhooks", provider.secret, body)
 
+    # When the reference library verifies it
+    # Then it passes
     assert StandardWebhook(provider.secret).verify(body, headers) is not None
 
 
@@ -169,17 +175,22 @@ def test_standard_webhooks_signature_of_the_local_signer_passes_the_reference_ve
 def test_valid_delivery_is_stored_and_readable_by_its_tenant(
     provider: Provider, lambda_env: dict[str, Any], lambda_context: Any
 ) -> None:
+    # Given a provider's sample, signed with its connection's secret
     body = provider.body()
 
+    # When it is delivered to the connection's webhook
     status, answer = deliver(provider.connection, body, provider.headers(body), lambda_context)
 
+    # Then it is stored as a new event
     assert status == 200
     assert answer["duplicate"] is False
+    # And the connection's tenant reads it back, with its type
     status, event = read_event(answer["id"], provider.api_key, lambda_context)
     assert status == 200
     assert event["id"] == answer["id"]
     assert event["eventType"] == provider.event_type
     assert event["tenantId"] == ("globex" if provider.api_key == GLOBEX_KEY else "acme")
+    # And exactly one item is stored
     assert len(stored_items(lambda_env)) == 1
 
 
@@ -187,22 +198,27 @@ def test_valid_delivery_is_stored_and_readable_by_its_tenant(
 def test_duplicate_delivery_is_stored_once_and_left_unchanged(
     provider: Provider, lambda_env: dict[str, Any], lambda_context: Any
 ) -> None:
+    # Given a provider's sample delivered once
     body = provider.body()
     _, first = deliver(provider.connection, body, provider.headers(body), lambda_context)
     item_before = stored_items(lambda_env)
 
+    # When it is delivered again, signed later
     status, second = deliver(
         provider.connection, body, provider.headers(body, timestamp=int(time.time()) + 5), lambda_context
     )
 
+    # Then it is answered as a duplicate of the first event
     assert status == 200
     assert second == {"id": first["id"], "duplicate": True}
+    # And the stored item is unchanged
     assert stored_items(lambda_env) == item_before
 
 
 def test_svix_signed_delivery_is_accepted_on_a_standard_webhooks_connection(
     lambda_env: dict[str, Any], lambda_context: Any
 ) -> None:
+    # Given the standard-webhooks sample signed by Svix's library, with svix- headers
     provider = BY_NAME["standard-webhooks"]
     body = provider.body()
     now = datetime.now(UTC)
@@ -213,8 +229,10 @@ def test_svix_signed_delivery_is_accepted_on_a_standard_webhooks_connection(
         "svix-signature": signature,
     }
 
+    # When it is delivered to the standard-webhooks connection
     status, answer = deliver(provider.connection, body, headers, lambda_context)
 
+    # Then it is stored as a new event
     assert (status, answer["duplicate"]) == (200, False)
 
 
@@ -260,12 +278,16 @@ FORGERIES = {
 def test_bad_signature_is_401_and_stores_nothing(
     provider: Provider, lambda_env: dict[str, Any], lambda_context: Any
 ) -> None:
+    # Given each kind of forged delivery for a provider
     for forgery, forge in FORGERIES.items():
         body, headers = forge(provider)
 
+        # When it is delivered
         status, answer = deliver(provider.connection, body, headers, lambda_context)
 
+        # Then it is refused as an invalid signature
         assert (status, answer["error"]) == (401, "invalid_signature"), forgery
+        # And nothing is stored, neither item nor object
         assert stored_items(lambda_env) == [], forgery
         assert bucket_keys(lambda_env) == [], forgery
 
@@ -274,13 +296,17 @@ def test_bad_signature_is_401_and_stores_nothing(
 
 
 def test_unknown_connection_is_404(lambda_env: dict[str, Any], lambda_context: Any) -> None:
+    # Given a signed sample
     provider = BY_NAME["extend"]
     body = provider.body()
 
+    # When it is delivered to a connection that does not exist
     status, answer = deliver("no-such-connection", body, provider.headers(body), lambda_context)
 
+    # Then it is not found, naming the connection
     assert status == 404
     assert "no-such-connection" in answer["message"]
+    # And nothing is stored
     assert stored_items(lambda_env) == []
 
 
@@ -297,24 +323,32 @@ def test_unknown_connection_is_404(lambda_env: dict[str, Any], lambda_context: A
 def test_malformed_body_is_400_with_a_message_naming_the_problem(
     body: bytes, problem: str, lambda_env: dict[str, Any], lambda_context: Any
 ) -> None:
+    # Given a malformed body, signed for the Extend connection
     provider = BY_NAME["extend"]
 
+    # When it is delivered
     status, answer = deliver(provider.connection, body, provider.headers(body), lambda_context)
 
+    # Then it is refused as malformed, naming the problem
     assert status == 400
     assert answer["error"] == "malformed_payload"
     assert problem in answer["message"]
+    # And nothing is stored
     assert stored_items(lambda_env) == []
 
 
 def test_unknown_event_type_is_stored_whole(lambda_env: dict[str, Any], lambda_context: Any) -> None:
+    # Given a signed Extend delivery of a type the hub does not know
     provider = BY_NAME["extend"]
     sample = SAMPLES / "extend" / "unknown_type.json"
     body = sample.read_bytes()
 
+    # When it is delivered
     status, answer = deliver(provider.connection, body, provider.headers(body), lambda_context)
 
+    # Then it is stored
     assert status == 200
+    # And read back with its type and its whole payload
     _, event = read_event(answer["id"], ACME_KEY, lambda_context)
     assert event["eventType"] == "form_run.reviewed"
     assert event["payload"] == json.loads(body)["payload"]
@@ -343,14 +377,18 @@ def _signed_standard(body: bytes, message_id: str) -> dict[str, str]:
 def test_oversized_payload_round_trips_byte_identical(
     lambda_env: dict[str, Any], lambda_context: Any
 ) -> None:
+    # Given a standard-webhooks body of more than 350 KB
     body = _oversized_body()
     assert len(body) > 350_000
 
+    # When it is delivered
     status, answer = deliver("svix-dev", body, _signed_standard(body, "msg_big_1"), lambda_context)
 
+    # Then its payload is kept in the bucket behind the item
     assert status == 200
     [item] = stored_items(lambda_env)
     assert "payloadRef" in item and "payload" not in item
+    # And read back byte for byte
     status, event = read_event(answer["id"], GLOBEX_KEY, lambda_context)
     assert status == 200
     assert json.dumps(event["payload"]).encode() == body
@@ -372,11 +410,14 @@ def test_throttled_table_is_5xx_and_leaves_no_item_and_no_payload_object(
             service_message="Rate of requests exceeds the allowed throughput",
             http_status_code=400,
         )
+        # When it is delivered
         status, answer = deliver("svix-dev", body, _signed_standard(body, "msg_throttled"), lambda_context)
         stub.assert_no_pending_responses()
 
+    # Then it answers 5xx as the store being unavailable
     assert status >= 500
     assert answer["error"] == "store_unavailable"
+    # And leaves neither an item nor a payload object behind
     assert stored_items(lambda_env) == []
     assert bucket_keys(lambda_env, "payloads/") == []
 
@@ -384,22 +425,27 @@ def test_throttled_table_is_5xx_and_leaves_no_item_and_no_payload_object(
 def test_injected_store_faults_answer_503_and_the_retry_is_stored(
     lambda_env: dict[str, Any], lambda_context: Any
 ) -> None:
+    # Given an Exa delivery, and the store's fault switch on for every write
     provider = BY_NAME["exa"]
     body = provider.body()
     faults = StoreFaults(1.0)
     faults.install(factory.client("dynamodb"))
 
+    # When it is delivered, then delivered again once the switch is off
     status, _ = deliver(provider.connection, body, provider.headers(body), lambda_context)
     faults.set_rate(0.0)
     retry_status, answer = deliver(provider.connection, body, provider.headers(body), lambda_context)
 
+    # Then the first answers 503, by the one fault injected
     assert status == 503
     assert faults.injected == 1
+    # And the retry is stored as a new event, once
     assert (retry_status, answer["duplicate"]) == (200, False)
     assert len(stored_items(lambda_env)) == 1
 
 
 def test_samples_in_events_are_all_accepted(lambda_env: dict[str, Any], lambda_context: Any) -> None:
+    # Given every sample webhook body in events/, signed for its provider's connection
     connections = {
         "extend": "extend-dev",
         "exa": "exa-dev",
@@ -409,6 +455,7 @@ def test_samples_in_events_are_all_accepted(lambda_env: dict[str, Any], lambda_c
     samples = sorted(SAMPLES.glob("*/*.json"))
     assert len(samples) >= 6
 
+    # When each is delivered
     statuses = {}
     for sample in samples:
         provider = BY_NAME[sample.parent.name]
@@ -418,5 +465,7 @@ def test_samples_in_events_are_all_accepted(lambda_env: dict[str, Any], lambda_c
             connections[provider.name], body, headers, lambda_context
         )[0]
 
+    # Then every one is accepted
     assert set(statuses.values()) == {200}, statuses
+    # And each is stored
     assert len(stored_items(lambda_env)) == len(samples)

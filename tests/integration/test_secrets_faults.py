@@ -99,7 +99,10 @@ def test_a_cold_start_during_an_outage_is_a_server_fault_not_a_401(store, manage
 
 
 def test_the_default_fetch_reads_secrets_manager_through_powertools(aws) -> None:
+    # Given a webhook secret in Secrets Manager, and Powertools' caches empty
     boto3.client("secretsmanager").create_secret(Name=SECRET_NAME, SecretString=SECRET_VALUE)
     parameters.clear_caches()
+    # When a resolver with the default fetch resolves the connection's secrets
     resolver = SecretResolver()
+    # Then it answers the secret's value
     assert resolver.resolve_all(CONFIG.connections[0].secrets) == [SECRET_VALUE]

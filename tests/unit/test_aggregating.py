@@ -44,11 +44,16 @@ BASE = datetime(2024, 1, 1, tzinfo=UTC)
     ],
 )
 def test_outcome_is_the_last_word_of_the_event_type(event_type: str, expected: Outcome | None) -> None:
+    # When an event type's outcome is read
+    # Then its last word says success, failure, or neither
     assert outcome_of(event_type) is expected
 
 
 def test_counter_attribute_names_survive_any_text() -> None:
+    # Given a counter attribute name made of text with quotes, hashes, colons, commas and brackets
     name = dimension("an", 'we"ird#type', "actor:with,all]sorts")
+    # When it is parsed back
+    # Then its kind and its parts are the text it was made of
     assert parse_dimension(name) == ("an", ['we"ird#type', "actor:with,all]sorts"])
 
 
@@ -65,22 +70,29 @@ moments = st.datetimes(
 @settings(max_examples=200, deadline=None)
 @given(a=moments, b=moments)
 def test_a_range_plan_covers_the_range_exactly_with_aligned_buckets(a: datetime, b: datetime) -> None:
+    # Given any range of time over a few months
     start, end = min(a, b), max(a, b)
+    # When it is planned
     plan = plan_range(start, end)
+    # Then an empty range reads nothing
     spans = _covered(plan.buckets, plan.edges)
     if start == end:
         assert spans == []
         return
+    # And otherwise the buckets and edges cover it exactly, end to end, without overlap
     assert spans[0][0] == start and spans[-1][1] == end
     for (_, first_end), (second_start, _) in zip(spans, spans[1:], strict=False):
         assert first_end == second_start  # contiguous, no overlap
+    # And each bucket is named by its aligned start
     for bucket in plan.buckets:
         assert bucket.name == bucket.start.strftime(
             {"M": "%Y-%m", "d": "%Y-%m-%d", "h": "%Y-%m-%dT%H", "m": "%Y-%m-%dT%H:%M"}[bucket.level.value]
         )
+    # And each edge is under a minute within one day
     for edge_start, edge_end in plan.edges:
         assert edge_end - edge_start < timedelta(minutes=1)
         assert edge_start.date() == (edge_end - timedelta(microseconds=1)).date()
+    # And the buckets around the whole months stay few
     # log-like: at most 2*(59 + 23 + 30) buckets around the whole months in between
     months = sum(b.level is Level.MONTH for b in plan.buckets)
     assert len(plan.buckets) - months <= 2 * (59 + 23 + 30)
@@ -95,22 +107,31 @@ def test_a_range_plan_covers_the_range_exactly_with_aligned_buckets(a: datetime,
     ],
 )
 def test_ranges_at_the_ends_of_time_are_planned_with_padded_names(start: datetime, end: datetime) -> None:
+    # When a range at the start or the end of time is planned
     plan = plan_range(start, end)
     spans = _covered(plan.buckets, plan.edges)
+    # Then it is covered exactly
     assert spans[0][0] == start and spans[-1][1] == end
+    # And its buckets are named with four-digit years
     assert all(len(b.name.split("-")[0]) == 4 for b in plan.buckets)
 
 
 def test_thirty_days_need_at_most_two_hundred_buckets() -> None:
+    # Given a range of thirty days starting mid-minute
     start = datetime(2024, 3, 3, 7, 31, 12, 5, tzinfo=UTC)
+    # When it is planned
     plan = plan_range(start, start + timedelta(days=30))
+    # Then it needs at most two hundred buckets, and an edge at each end
     assert len(plan.buckets) <= 59 + 23 + 30 + 23 + 59
     assert len(plan.edges) == 2
 
 
 def test_days_without_events_are_not_read() -> None:
+    # Given ten days, only one of which has events
     start = datetime(2024, 3, 1, 0, 0, 30, tzinfo=UTC)
+    # When the range is planned
     plan = plan_range(start, start + timedelta(days=10), days_with_events={"2024-03-05"})
+    # Then only that day's buckets are read, and no edge
     assert {b.start.date().isoformat() for b in plan.buckets} == {"2024-03-05"}
     assert plan.edges == []
 
@@ -161,28 +182,39 @@ def _event(n: int, **extra: str | None) -> Counted:
 
 
 def test_an_event_counts_in_every_bucket_and_its_correlation_and_resource() -> None:
+    # When a failed event is turned into counter updates
     updates = counter_updates([_event(1, event_type="workflow_run.failed")])
     scopes = sorted(key.scope for key in updates)
+    # Then it counts in the month, day, hour and minute buckets and in its correlation and resource
     assert scopes == sorted(["M", "d", "h", "m", "c", "r"])
+    # And its actor's failures are counted, not its successes
     minute = next(d for k, d in updates.items() if k.scope == "m")
     assert minute.counts[dimension("af", "user", "u1")] == 1
     assert dimension("as", "user", "u1") not in minute.counts
 
 
 def test_missing_actor_type_counts_as_unknown_and_missing_fields_are_left_out() -> None:
+    # When an event without actor type and resource type is counted
     counts = counter_updates([_event(1, actor_type=None, resource_type=None)])
+    # Then its actor counts as of unknown type
     minute = next(d for k, d in counts.items() if k.scope == "m").counts
     assert minute[dimension("an", "unknown", "u1")] == 1
+    # And no counter for the missing fields is written
     assert not [name for name in minute if name.startswith(("at:", "rt:", "x:"))]
+    # And the aggregate counts it in the total only, the actor stats as unknown
     summary = aggregate_of(minute)
     assert summary.total == 1 and summary.by_actor_type == [] and summary.by_resource_type == []
     assert actor_stats_of(minute)[0].actor_type == "unknown"
 
 
 def test_transaction_groups_never_exceed_the_item_limit() -> None:
+    # Given four hundred events
     events = [_event(n) for n in range(400)]
+    # When they are grouped into transactions
     groups = list(transaction_groups(events))
+    # Then every event is in a group
     assert sum(len(g) for g in groups) == 400
+    # And no group, with its counter updates, exceeds DynamoDB's transaction item limit
     for group in groups:
         assert len(group) + len(counter_updates(group)) <= MAX_TRANSACTION_ITEMS
 
@@ -221,8 +253,12 @@ class FakeCounters:
 
 
 def test_the_same_event_twice_in_a_batch_counts_once() -> None:
+    # Given counters
     counters = FakeCounters()
+    # When a batch holding the same event twice is counted
+    # Then two events are counted
     assert count_events([_event(1), _event(1), _event(2)], counters) == 2
+    # And the totals count two
     assert counters.total() == 2
 
 
@@ -241,13 +277,19 @@ def test_a_batch_delivered_twice_counts_once(precheck: bool) -> None:
 
 
 def test_a_failed_transaction_reports_its_first_record_and_the_retry_completes_the_count() -> None:
+    # Given a stream batch of 200 records (some not events), and counters whose second transaction fails
     entries = [StreamEntry(f"{n:05d}", _event(n) if n % 4 else None) for n in range(200)]
     counters = FakeCounters(fail_on={2})
+    # When it is counted
     failed = count_stream_batch(entries, counters)
+    # Then the first record of the failed transaction is reported
     assert failed is not None
     position = [e.sequence_number for e in entries].index(failed)
+    # And only part of the batch is counted
     assert counters.total() < 150
-    # Lambda retries from the failed record onward (and the bisected half before it again)
+    # When Lambda retries from the failed record onward (and the bisected half before it again)
+    # Then nothing fails
     assert count_stream_batch(entries[position // 2 :], counters) is None
     assert count_stream_batch(entries, counters) is None
+    # And every event is counted exactly once
     assert counters.total() == sum(1 for e in entries if e.event is not None)

@@ -102,20 +102,26 @@ def test_list_sends_the_filters_and_the_local_tenants_key_and_prints_the_events(
 def test_tenant_option_picks_that_tenants_key_from_the_local_config(
     runner: CliRunner, httpserver: HTTPServer
 ) -> None:
+    # Given a query API that answers only globex's key
     httpserver.expect_request("/api/v1/events", headers={"X-API-Key": GLOBEX_KEY}).respond_with_json(page([]))
 
+    # When the list is asked for with --tenant globex
     result = invoke(runner, httpserver, "--tenant", "globex", "events", "list", "--json")
 
+    # Then the request carried globex's key from the local config, and the page is printed
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["total"] == 0
 
 
 def test_list_json_prints_the_api_page_unchanged(runner: CliRunner, httpserver: HTTPServer) -> None:
+    # Given a query API that answers a page with a next cursor
     body = page([event(1), event(2)], has_next=True) | {"nextCursor": "abc"}
     httpserver.expect_request("/api/v1/events").respond_with_json(body)
 
+    # When the list is asked for as JSON
     result = invoke(runner, httpserver, "events", "list", "--json")
 
+    # Then the API's page is printed as it came
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout) == body
 
@@ -123,24 +129,31 @@ def test_list_json_prints_the_api_page_unchanged(runner: CliRunner, httpserver: 
 def test_a_from_after_to_is_a_bad_time_range_and_nothing_is_asked(
     runner: CliRunner, httpserver: HTTPServer
 ) -> None:
+    # When the list is asked for with a from after its to
     result = invoke(runner, httpserver, "events", "list", "--from", "2024-05-02", "--to", "2024-05-01")
 
+    # Then it is refused as a bad time range
     assert result.exit_code == cli.EXIT_BAD_INPUT
     assert "bad time range" in result.stderr
+    # And the API is not asked
     assert httpserver.log == []
 
 
 def test_a_time_that_is_not_a_time_is_refused_with_the_accepted_forms(
     runner: CliRunner, httpserver: HTTPServer
 ) -> None:
+    # When the list is asked for with a from that is not a time
     result = invoke(runner, httpserver, "events", "list", "--from", "yesterday-ish")
 
+    # Then it is refused, quoting the option and its value
     assert result.exit_code == cli.EXIT_BAD_INPUT
     assert "--from: 'yesterday-ish' is not a time" in result.stderr
+    # And the API is not asked
     assert httpserver.log == []
 
 
 def test_relative_times_are_sent_as_utc_timestamps(runner: CliRunner, httpserver: HTTPServer) -> None:
+    # Given a query API that records the query it is sent
     seen: list[dict[str, str]] = []
 
     def answer(request: Request) -> Response:
@@ -149,8 +162,10 @@ def test_relative_times_are_sent_as_utc_timestamps(runner: CliRunner, httpserver
 
     httpserver.expect_request("/api/v1/events").respond_with_handler(answer)
 
+    # When the list is asked for from two hours ago to now
     result = invoke(runner, httpserver, "events", "list", "--from", "2h", "--to", "now")
 
+    # Then the range sent is two hours long, as UTC timestamps
     assert result.exit_code == 0, result.output
     start = cli.parse_moment(seen[0]["from"], "--from")
     end = cli.parse_moment(seen[0]["to"], "--to")
@@ -159,34 +174,44 @@ def test_relative_times_are_sent_as_utc_timestamps(runner: CliRunner, httpserver
 
 
 def test_a_422_is_rendered_as_field_and_message(runner: CliRunner, httpserver: HTTPServer) -> None:
+    # Given a query API that refuses a filter with a 422
     detail = {"detail": [{"loc": ["query", "resource_type"], "msg": "unknown resource type", "type": "enum"}]}
     httpserver.expect_request("/api/v1/events").respond_with_json(detail, status=422)
 
+    # When the list is asked for with that filter
     result = invoke(runner, httpserver, "events", "list", "--resource-type", "nope")
 
+    # Then it fails as bad input, naming the field and the API's message
     assert result.exit_code == cli.EXIT_BAD_INPUT
     assert "invalid request: resource_type: unknown resource type" in result.stderr
 
 
 def test_a_refused_key_is_an_auth_failure(runner: CliRunner, httpserver: HTTPServer) -> None:
+    # Given a query API that refuses the key
     httpserver.expect_request("/api/v1/events").respond_with_json(
         {"error": "unauthorized", "message": "invalid API key"}, status=401
     )
 
+    # When the list is asked for
     result = invoke(runner, httpserver, "events", "list")
 
+    # Then it fails as an auth failure, with the API's message
     assert result.exit_code == cli.EXIT_AUTH
     assert "unauthorized: invalid API key" in result.stderr
+    # And the key is not printed
     assert ACME_KEY not in result.output
 
 
 def test_a_server_fault_is_a_failure_with_the_status(runner: CliRunner, httpserver: HTTPServer) -> None:
+    # Given a query API whose store is unavailable
     httpserver.expect_request("/api/v1/events").respond_with_json(
         {"error": "store_unavailable", "message": "event store unavailable (ThrottlingException)"}, status=503
     )
 
+    # When the list is asked for
     result = invoke(runner, httpserver, "events", "list")
 
+    # Then it fails, with the status and the API's message
     assert result.exit_code == cli.EXIT_FAILURE
     assert "503: event store unavailable" in result.stderr
 
@@ -199,12 +224,15 @@ def test_an_unreachable_api_says_so_and_fails(runner: CliRunner) -> None:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
 
+    # When the list is asked of an API on that port
     result = runner.invoke(
         cli.app, ["--config", str(LOCAL_CONFIG), "--api-url", f"http://127.0.0.1:{port}", "events", "list"]
     )
 
+    # Then it fails, saying the API cannot be reached
     assert result.exit_code == cli.EXIT_FAILURE
     assert f"cannot reach http://127.0.0.1:{port}" in result.stderr
+    # And how to start the local stack
     assert "make run" in result.stderr
 
 
@@ -212,36 +240,46 @@ def test_an_unreachable_api_says_so_and_fails(runner: CliRunner) -> None:
 
 
 def test_a_deployed_api_without_a_key_is_missing_credentials(runner: CliRunner) -> None:
+    # When a deployed API's list is asked for without a key
     result = runner.invoke(
         cli.app, ["--api-url", "https://abc.execute-api.eu-west-1.amazonaws.com/prod", "events", "list"]
     )
 
+    # Then it fails as missing credentials
     assert result.exit_code == cli.EXIT_AUTH
     assert "missing credentials" in result.stderr
+    # And names the option that gives one
     assert "--api-key" in result.stderr
 
 
 def test_a_tenant_without_a_key_in_the_config_is_missing_credentials(
     runner: CliRunner, httpserver: HTTPServer
 ) -> None:
+    # When the list is asked for a tenant the local config holds no key for
     result = invoke(runner, httpserver, "--tenant", "initech", "events", "list")
 
+    # Then it fails as missing credentials, naming the tenant
     assert result.exit_code == cli.EXIT_AUTH
     assert "no inline API key for tenant 'initech'" in result.stderr
+    # And the API is not asked
     assert httpserver.log == []
 
 
 def test_api_url_and_key_come_from_the_environment(
     runner: CliRunner, httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # Given the API's URL and a key in the environment only
     monkeypatch.setenv("EVENTHUB_API_URL", httpserver.url_for("/").rstrip("/"))
     monkeypatch.setenv("EVENTHUB_API_KEY", "key-from-environment")
+    # And a query API that answers that key
     httpserver.expect_request(
         "/api/v1/events", headers={"X-API-Key": "key-from-environment"}
     ).respond_with_json(page([event(3)]))
 
+    # When the list is asked for without options
     result = runner.invoke(cli.app, ["events", "list"])
 
+    # Then the request went to that URL with that key
     assert result.exit_code == 0, result.output
     assert event(3)["id"] in result.stdout
 
@@ -262,14 +300,17 @@ def test_stack_outputs_give_the_query_api_url(
             }
         )
     )
+    # And a query API that answers the deployed key under the stack's URL
     httpserver.expect_request("/prod/api/v1/events", headers={"X-API-Key": "deployed-key"}).respond_with_json(
         page([event(4)])
     )
 
+    # When the list is asked for with that outputs file and a key
     result = runner.invoke(
         cli.app, ["--stack-outputs", str(outputs), "--api-key", "deployed-key", "events", "list", "--json"]
     )
 
+    # Then it lists through the query API's URL, not the webhook URL
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["events"][0]["id"] == event(4)["id"]
 
@@ -315,23 +356,29 @@ def test_a_deployed_stack_name_gives_the_url_from_its_outputs(
 
 
 def test_an_unknown_stack_name_is_a_clear_failure(runner: CliRunner) -> None:
+    # Given an account without that stack
     from moto import mock_aws
 
     with mock_aws():
+        # When the CLI is pointed at a stack by a name that does not exist
         result = runner.invoke(
             cli.app, ["--stack", "Nope", "--region", "us-east-1", "--api-key", "k", "events", "list"]
         )
 
+    # Then it fails as not found, naming the stack
     assert result.exit_code == cli.EXIT_NOT_FOUND
     assert "cannot read the outputs of stack 'Nope'" in result.stderr
 
 
 def test_stack_outputs_without_an_api_url_are_refused(runner: CliRunner, tmp_path: Path) -> None:
+    # Given a cdk outputs file without a query API URL
     outputs = tmp_path / "outputs.json"
     outputs.write_text(json.dumps({"EventHub": {"TableName": "eventhub-events"}}))
 
+    # When the CLI is pointed at it
     result = runner.invoke(cli.app, ["--stack-outputs", str(outputs), "--api-key", "k", "events", "list"])
 
+    # Then it fails, listing the outputs it found
     assert result.exit_code == cli.EXIT_FAILURE
     assert "no query API URL among the stack outputs (EventHub.TableName)" in result.stderr
 
@@ -342,6 +389,7 @@ def test_stack_outputs_without_an_api_url_are_refused(runner: CliRunner, tmp_pat
 def test_get_prints_the_event_with_its_payload_and_artifacts(
     runner: CliRunner, httpserver: HTTPServer
 ) -> None:
+    # Given a stored event whose payload holds text that looks like markup, and its copied artifact
     stored = event(5, id=EVENT_ID, payload={"status": "PROCESSED", "note": "[bold]not markup[/bold]"})
     artifacts = [{"name": "output.json", "status": "copied", "size": 1234}]
     httpserver.expect_request(f"/api/v1/events/{EVENT_ID}").respond_with_json(stored)
@@ -349,34 +397,43 @@ def test_get_prints_the_event_with_its_payload_and_artifacts(
         {"artifacts": artifacts}
     )
 
+    # When the event is asked for
     result = invoke(runner, httpserver, "events", "get", EVENT_ID)
 
+    # Then it prints the event and its payload, the markup as text
     assert result.exit_code == 0, result.output
     assert EVENT_ID in result.stdout
     assert '"status": "PROCESSED"' in result.stdout
     assert "[bold]not markup[/bold]" in result.stdout
+    # And its artifacts with their status and size
     assert "artifact 0 output.json (copied 1234 bytes)" in result.stdout
 
 
 def test_get_json_includes_artifacts_when_the_api_has_them(runner: CliRunner, httpserver: HTTPServer) -> None:
+    # Given a query API with an event and its pending artifact
     httpserver.expect_request(f"/api/v1/events/{EVENT_ID}").respond_with_json(event(5, id=EVENT_ID))
     httpserver.expect_request(f"/api/v1/events/{EVENT_ID}/artifacts").respond_with_json(
         {"artifacts": [{"name": "a.pdf", "status": "pending"}]}
     )
 
+    # When the event is asked for as JSON
     result = invoke(runner, httpserver, "events", "get", EVENT_ID, "--json")
 
+    # Then the JSON carries the event's artifacts
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["artifacts"] == [{"name": "a.pdf", "status": "pending"}]
 
 
 def test_get_of_an_unknown_event_is_not_found(runner: CliRunner, httpserver: HTTPServer) -> None:
+    # Given a query API that does not know the event
     httpserver.expect_request(f"/api/v1/events/{EVENT_ID}").respond_with_json(
         {"error": "not_found", "message": "event not found"}, status=404
     )
 
+    # When the event is asked for
     result = invoke(runner, httpserver, "events", "get", EVENT_ID)
 
+    # Then it fails as not found, with the API's message
     assert result.exit_code == cli.EXIT_NOT_FOUND
     assert "not found: event not found" in result.stderr
 
@@ -427,20 +484,24 @@ def test_tail_pages_back_through_a_burst_larger_than_a_page(
     log = GrowingLog([[event(0)], [event(n) for n in range(1, 151)]])
     httpserver.expect_request("/api/v1/events").respond_with_handler(log)
 
+    # When tail prints no recent events and polls once, as JSON lines
     result = invoke(
         runner, httpserver, "events", "tail", "--lines", "0", "--interval", "0", "--polls", "1", "--json"
     )
 
+    # Then it prints the whole burst, every page of it, oldest first
     assert result.exit_code == 0, result.output
     printed = [json.loads(line)["id"] for line in result.stdout.splitlines()]
     assert printed == [event(n)["id"] for n in range(1, 151)]
 
 
 def test_tail_passes_its_filters(runner: CliRunner, httpserver: HTTPServer) -> None:
+    # Given a query API that answers only the filtered list
     httpserver.expect_request(
         "/api/v1/events", query_string={"event_type": "webset.created", "limit": "100", "offset": "0"}
     ).respond_with_json(page([event(9, event_type="webset.created")]))
 
+    # When tail is asked for one event type and polls once
     result = invoke(
         runner,
         httpserver,
@@ -454,6 +515,7 @@ def test_tail_passes_its_filters(runner: CliRunner, httpserver: HTTPServer) -> N
         "1",
     )
 
+    # Then it sent the filter with both requests and printed the event
     assert result.exit_code == 0, result.output
     assert "webset.created" in result.stdout
     assert len(httpserver.log) == 2
@@ -463,12 +525,16 @@ def test_tail_passes_its_filters(runner: CliRunner, httpserver: HTTPServer) -> N
 
 
 def test_error_bodies_read_as_one_line() -> None:
+    # When error bodies are described
+    # Then a 422's first problem reads as its field and message
     assert cli.describe_error(422, b'{"detail":[{"loc":["query","limit"],"msg":"too big","type":"x"}]}') == (
         "limit: too big"
     )
+    # And an error body as its message
     assert (
         cli.describe_error(401, b'{"error":"unauthorized","message":"invalid API key"}') == "invalid API key"
     )
+    # And a body that is not JSON as itself, and an empty one as its status
     assert cli.describe_error(502, b"Bad Gateway") == "Bad Gateway"
     assert cli.describe_error(500, b"") == "HTTP 500"
 
@@ -503,32 +569,41 @@ def runtime_module(monkeypatch: pytest.MonkeyPatch) -> Any:
 
 
 def test_backfill_of_an_unknown_connection_names_the_known_ones(runner: CliRunner) -> None:
+    # When a backfill is asked for a connection the config does not have
     result = runner.invoke(cli.app, ["--config", str(LOCAL_CONFIG), "backfill", "nope", "--from", "1d"])
 
+    # Then it fails as bad input, naming the connection
     assert result.exit_code == cli.EXIT_BAD_INPUT
     assert "unknown connection 'nope'" in result.stderr
+    # And the connections it could backfill
     assert "vai-pull" in result.stderr
 
 
 def test_backfill_refuses_a_webhook_only_connection(runner: CliRunner) -> None:
+    # When a backfill is asked for a connection that only receives webhooks
     result = runner.invoke(cli.app, ["--config", str(LOCAL_CONFIG), "backfill", "extend-dev", "--from", "1d"])
 
+    # Then it fails as bad input, naming the connections it takes
     assert result.exit_code == cli.EXIT_BAD_INPUT
     assert "backfill takes VAI and Exa poll connections" in result.stderr
 
 
 def test_backfill_refuses_a_bad_window(runner: CliRunner) -> None:
+    # When a backfill is asked for a window whose from is after its to
     result = runner.invoke(
         cli.app, ["--config", str(LOCAL_CONFIG), "backfill", "vai-pull", "--from", "1d", "--to", "2d"]
     )
 
+    # Then it fails as a bad time range
     assert result.exit_code == cli.EXIT_BAD_INPUT
     assert "bad time range" in result.stderr
 
 
 def test_replay_of_a_deployed_stack_is_refused(runner: CliRunner) -> None:
+    # When a replay is asked for a deployed stack's API
     result = runner.invoke(cli.app, ["--api-url", "https://api.example.invalid/prod", "replay"])
 
+    # Then it fails as bad input: replay works on the local stack
     assert result.exit_code == cli.EXIT_BAD_INPUT
     assert "`eventhub replay` works on the local stack" in result.stderr
 
@@ -536,8 +611,10 @@ def test_replay_of_a_deployed_stack_is_refused(runner: CliRunner) -> None:
 def test_backfill_without_a_running_local_stack_says_how_to_start_one(
     runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # Given a directory where no local stack has registered
     monkeypatch.chdir(tmp_path)  # no stack has registered here
 
+    # When a backfill is asked for through a local API URL
     result = runner.invoke(
         cli.app,
         [
@@ -552,54 +629,72 @@ def test_backfill_without_a_running_local_stack_says_how_to_start_one(
         ],
     )
 
+    # Then it fails, saying no local stack runs on that port and how to start one
     assert result.exit_code == cli.EXIT_FAILURE
     assert "no local stack is running on port 3999: start it with `make run`" in result.stderr
 
 
 def test_recopy_refuses_what_is_not_an_event_id(runner: CliRunner, runtime_module: Any) -> None:
+    # Given the recopy command's runtime module replaced by a recorder
     fake = runtime_module("recopy")
 
+    # When recopy is asked for something that is not an event id
     result = runner.invoke(cli.app, ["recopy", "clr_123"])
 
+    # Then it fails as bad input, naming it
     assert result.exit_code == cli.EXIT_BAD_INPUT
     assert "'clr_123' is not an event id" in result.stderr
+    # And the runtime module is not run
     assert fake.calls == []
 
 
 def test_recopy_hands_the_event_and_the_local_stacks_port_over(
     runner: CliRunner, runtime_module: Any
 ) -> None:
+    # Given the recopy command's runtime module replaced by a recorder
     fake = runtime_module("recopy")
 
+    # When recopy is asked for an event id in upper case, against a local API URL
     result = runner.invoke(cli.app, ["--api-url", "http://127.0.0.1:3999", "recopy", EVENT_ID.upper()])
 
+    # Then the runtime module is handed the event id, normalized, and the local stack's port
     assert result.exit_code == 0, result.output
     assert fake.calls == [["--event", EVENT_ID, "--port", "3999"]]
 
 
 def test_recopy_of_a_deployed_stack_is_refused(runner: CliRunner, runtime_module: Any) -> None:
+    # Given the recopy command's runtime module replaced by a recorder
     fake = runtime_module("recopy")
 
+    # When recopy is asked for against a deployed stack's API
     result = runner.invoke(cli.app, ["--api-url", "https://api.example.invalid/prod", "recopy", EVENT_ID])
 
+    # Then it fails as bad input: recopy works on the local stack
     assert result.exit_code == cli.EXIT_BAD_INPUT
     assert "works on the local stack" in result.stderr
+    # And the runtime module is not run
     assert fake.calls == []
 
 
 def test_a_runtime_modules_failure_is_the_commands_exit_code(runner: CliRunner, runtime_module: Any) -> None:
+    # Given the recopy command's runtime module, which fails with exit code 4
     runtime_module("recopy", code=4)
 
+    # When recopy runs
     result = runner.invoke(cli.app, ["recopy", EVENT_ID.upper()])
 
+    # Then the command exits with 4
     assert result.exit_code == 4
 
 
 def test_rebuild_counters_hands_over_its_options(runner: CliRunner, runtime_module: Any) -> None:
+    # Given the rebuild-counters command's runtime module replaced by a recorder
     fake = runtime_module("rebuild-counters")
 
+    # When rebuild-counters is asked for with a config and --dry-run
     result = runner.invoke(cli.app, ["--config", "other.json", "rebuild-counters", "--dry-run"])
 
+    # Then the runtime module is handed both options
     assert result.exit_code == 0, result.output
     assert fake.calls == [["--config", "other.json", "--dry-run"]]
 
@@ -607,9 +702,12 @@ def test_rebuild_counters_hands_over_its_options(runner: CliRunner, runtime_modu
 def test_a_command_whose_runtime_module_is_absent_says_so(
     runner: CliRunner, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # Given the rebuild-counters command pointed at a module that does not exist
     monkeypatch.setitem(cli.MAINTENANCE_MODULES, "rebuild-counters", "eventhub.local.no_such_module")
 
+    # When it runs
     result = runner.invoke(cli.app, ["rebuild-counters"])
 
+    # Then it fails, saying the command is not available in this installation
     assert result.exit_code == cli.EXIT_FAILURE
     assert "`eventhub rebuild-counters` is not available in this installation" in result.stderr

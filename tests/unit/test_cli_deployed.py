@@ -129,6 +129,7 @@ def test_recopy_fails_readably_when_the_deployed_copier_fails(
 def test_recopy_of_an_unknown_event_exits_not_found(
     aws: dict[str, Any], fake_lambda: FakeLambda, tmp_path: Path
 ) -> None:
+    # Given a deployed copier that answers it found no such event
     outputs = stack_outputs(aws)
     fake_lambda.answers[outputs["CopierFunctionName"]] = {
         "event_id": EVENT_ID,
@@ -136,8 +137,10 @@ def test_recopy_of_an_unknown_event_exits_not_found(
         "artifacts": [],
     }
 
+    # When the event is recopied against that stack
     done = run("--stack-outputs", str(outputs_file(tmp_path, outputs)), "recopy", EVENT_ID)
 
+    # Then the command exits as not found, naming the event
     assert done.exit_code == cli.EXIT_NOT_FOUND
     assert f"no event {EVENT_ID}" in done.output
 
@@ -310,8 +313,10 @@ def test_backfill_reads_a_vai_window_into_the_deployed_table_with_a_secrets_mana
 
 
 def test_a_missing_stack_is_reported_as_not_found(aws: dict[str, Any]) -> None:
+    # When the CLI is pointed at a stack that does not exist
     done = run("--stack", "NoSuchStack", "--region", "us-east-1", "rebuild-counters")
 
+    # Then it exits as not found, naming the stack
     assert done.exit_code == cli.EXIT_NOT_FOUND
     assert "cannot read the outputs of stack 'NoSuchStack'" in done.output
 
@@ -321,8 +326,10 @@ def test_a_missing_output_names_the_output(aws: dict[str, Any], tmp_path: Path) 
     outputs = stack_outputs(aws)
     del outputs["CopierFunctionName"]
 
+    # When an event is recopied against that stack
     done = run("--stack-outputs", str(outputs_file(tmp_path, outputs)), "recopy", EVENT_ID)
 
+    # Then it fails as bad input, naming the missing output
     assert done.exit_code == cli.EXIT_BAD_INPUT
     assert "has no CopierFunctionName output" in done.output
 
@@ -338,16 +345,21 @@ def test_missing_aws_credentials_exit_with_the_credentials_code(
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     outputs = outputs_file(tmp_path, {"TableName": "t", "CopierFunctionName": "f"})
 
+    # When an event is recopied against a deployed stack
     done = run("--stack-outputs", str(outputs), "--region", "us-east-1", "recopy", EVENT_ID)
 
+    # Then it exits with the credentials code, saying credentials are missing
     assert done.exit_code == cli.EXIT_AUTH
     assert "missing credentials" in done.output
 
 
 def test_an_unknown_profile_exits_with_the_credentials_code(tmp_path: Path) -> None:
+    # Given a stack's outputs file
     outputs = outputs_file(tmp_path, {"TableName": "t"})
 
+    # When the CLI runs with an AWS profile that does not exist
     done = run("--stack-outputs", str(outputs), "--profile", "no-such-profile", "rebuild-counters")
 
+    # Then it exits with the credentials code, naming the profile
     assert done.exit_code == cli.EXIT_AUTH
     assert "no-such-profile" in done.output

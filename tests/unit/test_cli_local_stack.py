@@ -105,8 +105,11 @@ def run(stack: Any, *args: str) -> Ran:
 
 
 def test_list_filters_by_type_through_the_real_api(stack: Any) -> None:
+    # Given the local stack with acme's and globex's seeded events
+    # When acme's list is asked for one event type, as JSON
     result = run(stack, "events", "list", "--event-type", "webset.created", "--json")
 
+    # Then it prints acme's events of that type, newest first
     assert result.exit_code == 0, result.stderr
     expected = [e.id for e in sorted(stack.seeded, key=lambda e: e.occurred_at, reverse=True)
                 if e.tenant_id == "acme" and e.event_type == "webset.created"]  # fmt: skip
@@ -114,39 +117,51 @@ def test_list_filters_by_type_through_the_real_api(stack: Any) -> None:
 
 
 def test_list_pages_with_offset_through_the_real_api(stack: Any) -> None:
+    # Given the local stack with acme's seeded events
+    # When acme's list is asked for four at a time, from offset 0 and from offset 4
     first = json.loads(run(stack, "events", "list", "--limit", "4", "--json").stdout)
     second = json.loads(run(stack, "events", "list", "--limit", "4", "--offset", "4", "--json").stdout)
 
+    # Then the two pages are acme's eight newest events, in order
     acme = [
         e.id for e in sorted(stack.seeded, key=lambda e: e.occurred_at, reverse=True) if e.tenant_id == "acme"
     ]
     assert [e["id"] for e in first["events"] + second["events"]] == acme[:8]
+    # And the first says there is more
     assert first["hasNext"] is True
 
 
 def test_get_shows_the_event_and_another_tenants_event_is_not_found(stack: Any) -> None:
+    # Given an event of acme's and one of globex's
     mine = next(e for e in stack.seeded if e.tenant_id == "acme")
     theirs = next(e for e in stack.seeded if e.tenant_id == "globex")
 
+    # When acme asks for each
     shown = run(stack, "events", "get", mine.id, "--json")
     hidden = run(stack, "events", "get", theirs.id)
 
+    # Then its own is shown, with its payload
     assert shown.exit_code == 0, shown.stderr
     assert json.loads(shown.stdout)["payload"] == mine.payload
+    # And globex's is not found
     assert hidden.exit_code == cli.EXIT_NOT_FOUND
     assert "not found" in hidden.stderr
 
 
 def test_the_apis_validation_errors_read_as_one_line(stack: Any) -> None:
+    # When an event is asked for by an id that is not a UUID
     result = run(stack, "events", "get", "not-a-uuid")
 
+    # Then it fails as bad input, the API's problem on one line
     assert result.exit_code == cli.EXIT_BAD_INPUT
     assert result.stderr.startswith("error: invalid request: event_id:")
 
 
 def test_a_wrong_key_is_refused(stack: Any) -> None:
+    # When the list is asked for with a key the API does not know
     result = run(stack, "--api-key", "wrong-key-0000", "events", "list")
 
+    # Then it fails as an auth failure, saying unauthorized
     assert result.exit_code == cli.EXIT_AUTH
     assert "unauthorized" in result.stderr
 

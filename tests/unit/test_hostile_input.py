@@ -358,6 +358,7 @@ def _really_signed(
 
 @pytest.mark.parametrize("provider", WEBHOOK_PROVIDERS, ids=lambda p: p.value)
 def test_verifiers_raise_only_signature_errors_and_pass_only_signed_deliveries(provider: Provider) -> None:
+    # Given hostile deliveries: signed ones with their body and headers mutated in every way
     outcomes: Counter[str] = Counter()
 
     @settings(max_examples=200, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
@@ -365,15 +366,19 @@ def test_verifiers_raise_only_signature_errors_and_pass_only_signed_deliveries(p
     def verify(case: tuple[bytes, dict[str, str], bytes, dict[str, str]]) -> None:
         body, headers, signed_body, original = case
         CASES[f"verify[{provider.value}]"] += 1
+        # When the provider's verifier checks one
         try:
             WEBHOOK_SCHEMES[provider].verify(s.delivery(headers, body), [s.SECRETS[provider]])
+        # Then it raises nothing but a signature error
         except SignatureError:
             outcomes["rejected"] += 1
             return
+        # And what it passes really is signed
         outcomes["verified"] += 1
         assert _really_signed(provider, body, headers, signed_body, original)
 
     verify()
+    # And both outcomes were exercised
     assert outcomes["verified"] > 0 and outcomes["rejected"] > 0, outcomes
 
 
@@ -428,6 +433,7 @@ MAPPER_KINDS = ["extend", "exa", "klavi", "standard-webhooks", "vai"]
 
 @pytest.mark.parametrize("kind", MAPPER_KINDS)
 def test_mappers_given_parsed_hostile_bodies_raise_only_domain_errors(kind: str) -> None:
+    # Given a provider's mapper and hostile bodies that parse as JSON
     mapper, connection = _mapper(kind)
     outcomes: Counter[str] = Counter()
 
@@ -435,25 +441,31 @@ def test_mappers_given_parsed_hostile_bodies_raise_only_domain_errors(kind: str)
     @given(bodies(kind))
     def map_body(body: bytes) -> None:
         CASES[f"map-parsed[{kind}]"] += 1
+        # When one is parsed and mapped
         try:
             new = mapper(jsonutil.loads(body))
+        # Then it is refused with a domain error only
         except HubError as error:
             assert isinstance(error, MalformedPayload | SignatureError), error
             outcomes["refused"] += 1
             return
+        # Or it maps to an event that can be stored and served
         outcomes["mapped"] += 1
         _check_event(new, connection)
-        # What intake stores must serialize: the payload as UTF-8 JSON text, the event as JSON.
+        # And what intake stores serializes: the payload as UTF-8 JSON text, the event as JSON
         jsonutil.dumps(new.event.payload).encode("utf-8")
         new.event.model_dump_json()
 
     map_body()
+    # And both outcomes were exercised
     assert outcomes["mapped"] > 0 and outcomes["refused"] > 0, outcomes
 
 
 @pytest.mark.parametrize("kind", MAPPER_KINDS)
 def test_mappers_given_any_python_value_raise_only_domain_errors(kind: str) -> None:
+    # Given a provider's mapper, and envelopes, JSON values and deeply nested values of any kind
     mapper, connection = _mapper(kind)
+    outcomes: Counter[str] = Counter()
 
     @settings(max_examples=150, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
     @given(
@@ -466,16 +478,25 @@ def test_mappers_given_any_python_value_raise_only_domain_errors(kind: str) -> N
     )
     def map_value(envelope: Any) -> None:
         CASES[f"map-value[{kind}]"] += 1
+        # When one is mapped
         try:
             new = mapper(envelope)
+        # Then it is refused with a hub error only
         except HubError:
             return
+        # Or it maps to an event that can be stored and served
+        outcomes["mapped"] += 1
         _check_event(new, connection)
 
     map_value()
+    # And some values were mapped, so the event checks ran
+    assert outcomes["mapped"] > 0, outcomes
 
 
 def test_pulled_klavi_and_exa_items_map_with_the_same_guarantees() -> None:
+    # Given hostile Klavi and Exa envelopes, as items of their events APIs
+    mapped: Counter[str] = Counter()
+
     @settings(max_examples=100, deadline=None, database=None)
     @given(ENVELOPES["klavi"], ENVELOPES["exa"])
     def map_polled(klavi_item: Any, exa_item: Any) -> None:
@@ -484,32 +505,47 @@ def test_pulled_klavi_and_exa_items_map_with_the_same_guarantees() -> None:
             (klavi, klavi_item, CONNECTIONS[Provider.KLAVI]),
             (exa, exa_item, CONNECTIONS[Provider.EXA]),
         ):
+            # When each is mapped as polled
             try:
                 new = module.map_event(item, connection, s.NOW, Channel.POLL)
+            # Then it is refused as malformed
             except MalformedPayload:
                 continue
+            # Or it maps to an event on the poll channel that can be stored and served
+            mapped[module.__name__] += 1
             assert new.event.channel is Channel.POLL
             _check_event(new, connection)
 
     map_polled()
+    # And items of both providers were mapped
+    assert mapped[klavi.__name__] > 0 and mapped[exa.__name__] > 0, mapped
 
 
 # -- the JSON reader ---------------------------------------------------------------------------------
 
 
 def test_json_reader_refuses_with_malformed_payload_only() -> None:
+    # Given hostile bodies, random bytes and random text
+    outcomes: Counter[str] = Counter()
+
     @settings(max_examples=300, deadline=None, database=None)
     @given(st.one_of(bodies("extend"), st.binary(max_size=512), st.text(max_size=200).map(str.encode)))
     def read(body: bytes) -> None:
         CASES["jsonutil.loads"] += 1
+        # When one is read as JSON
         try:
             value = jsonutil.loads(body)
+        # Then it is refused as malformed only
         except MalformedPayload:
+            outcomes["refused"] += 1
             return
-        # What it accepts can be written back as UTF-8 and serialized by the canonical event
+        # Or what it accepts can be written back as UTF-8 and serialized by the canonical event
+        outcomes["read"] += 1
         jsonutil.dumps(value).encode("utf-8")
 
     read()
+    # And both outcomes were exercised
+    assert outcomes["read"] > 0 and outcomes["refused"] > 0, outcomes
 
 
 # -- the whole intake path, against moto -------------------------------------------------------------
@@ -555,6 +591,7 @@ def _stored_count(aws: dict[str, Any]) -> int:
 def test_intake_lets_only_domain_errors_escape_and_stores_nothing_unsigned(
     aws: dict[str, Any], store: EventStore
 ) -> None:
+    # Given hostile deliveries to every webhook provider: intact, forged, or authentic but altered
     secrets = SecretResolver()
     accepted: set[str] = set()
     outcomes: Counter[str] = Counter()
@@ -564,6 +601,7 @@ def test_intake_lets_only_domain_errors_escape_and_stores_nothing_unsigned(
     def intake(case: tuple[Provider, bytes, dict[str, str], str]) -> None:
         provider, body, headers, kind = case
         CASES["receive_webhook"] += 1
+        # When intake receives one
         try:
             result = receive_webhook(
                 CONNECTION_IDS[provider],
@@ -576,21 +614,23 @@ def test_intake_lets_only_domain_errors_escape_and_stores_nothing_unsigned(
             )
         except HubError as error:
             outcomes[type(error).__name__] += 1
-            # A signed delivery is never refused as unsigned; a healthy store never answers 5xx.
+            # Then a signed delivery is never refused as unsigned; a healthy store never answers 5xx
             assert error.status_code < 500, error
             if kind == "intact":
                 assert isinstance(error, MalformedPayload), error
             elif kind == "forged":
                 assert isinstance(error, SignatureError), error
         else:
+            # And a forged one is never accepted
             outcomes["duplicate" if result.duplicate else "stored"] += 1
             assert kind != "forged", "a delivery without a valid signature was accepted"
             accepted.add(result.id)
-        # Read the table back: it holds the accepted events and nothing else (every accepted id
+        # And the table holds the accepted events and nothing else (every accepted id
         # is stored, so equal counts mean no other item; the ids are compared at the end).
         assert _stored_count(aws) == len(accepted)
 
     intake()
+    # And the ids stored are those accepted, with every outcome exercised
     assert _stored_ids(aws) == accepted
     assert outcomes["stored"] > 0 and outcomes["SignatureError"] > 0 and outcomes["MalformedPayload"] > 0
     CASES.update({f"receive_webhook:{k}": v for k, v in outcomes.items()})

@@ -13,11 +13,15 @@ from functions import jsonutil
 from functions.errors import MalformedPayload
 
 
-def test_object_parses() -> None:
+def test_an_object_of_every_json_type_parses_to_its_python_values() -> None:
+    # When an object holding every JSON type is parsed
+    # Then each value becomes its Python counterpart
     assert jsonutil.loads(b'{"a": [1, 2.5, "x", null, true]}') == {"a": [1, 2.5, "x", None, True]}
 
 
 def test_text_and_bytes_parse_alike() -> None:
+    # When the same document is parsed as text and as UTF-8 bytes
+    # Then both give the same value
     assert jsonutil.loads('{"é": "ü"}') == jsonutil.loads('{"é": "ü"}'.encode()) == {"é": "ü"}
 
 
@@ -42,35 +46,50 @@ def test_text_and_bytes_parse_alike() -> None:
     ],
 )
 def test_refused_documents_say_what_is_wrong(body: bytes, message: str) -> None:
+    # When a body that is empty, not UTF-8, not strict JSON, out of range or nested too deep is parsed
+    # Then it is refused as malformed, saying what is wrong
     with pytest.raises(MalformedPayload, match=re.escape(message)):
         jsonutil.loads(body)
 
 
 def test_nesting_up_to_the_limit_is_accepted() -> None:
+    # Given arrays nested exactly as deep as the limit
     depth = jsonutil.MAX_DEPTH
+    # When they are parsed
     value = jsonutil.loads("[" * depth + "]" * depth)
+    # Then the innermost is an empty array
     for _ in range(depth - 1):
         value = value[0]
     assert value == []
 
 
 def test_many_brackets_inside_strings_do_not_count_as_nesting() -> None:
+    # When a string holding a thousand opening brackets is parsed
+    # Then it is read as text, not as nesting
     assert jsonutil.loads(json.dumps({"s": "[" * 1000})) == {"s": "[" * 1000}
 
 
 def test_paired_surrogate_escapes_are_text() -> None:
+    # When a paired surrogate escape is parsed
+    # Then it is the one character it encodes
     assert jsonutil.loads(b'{"emoji": "\\ud83d\\ude00"}') == {"emoji": "\U0001f600"}
 
 
 def test_duplicate_keys_keep_the_last_value_as_providers_sdks_do() -> None:
+    # When an object holding the same key twice is parsed
+    # Then the last value wins, as the providers' SDKs read it
     assert jsonutil.loads(b'{"eventId": "a", "eventId": "b"}') == {"eventId": "b"}
 
 
 def test_dumps_is_compact_and_keeps_non_ascii() -> None:
+    # When a value is written
+    # Then it is compact, with non-ASCII text as is
     assert jsonutil.dumps({"a": [1, "é"]}) == '{"a":[1,"é"]}'
 
 
 def test_dumps_refuses_nan_with_a_domain_error() -> None:
+    # When a value holding NaN is written
+    # Then it is refused as malformed: not JSON
     with pytest.raises(MalformedPayload, match="not JSON"):
         jsonutil.dumps({"a": float("nan")})
 
@@ -85,4 +104,6 @@ _json = st.recursive(
 @settings(max_examples=200, deadline=None, database=None)
 @given(_json)
 def test_what_dumps_writes_loads_reads_back_unchanged(value: object) -> None:
+    # When any JSON value is written and read back
+    # Then it is the same value
     assert jsonutil.loads(jsonutil.dumps(value).encode("utf-8")) == value

@@ -28,6 +28,8 @@ from functions.redaction import UNPARSEABLE, redact_url
     ],
 )
 def test_credentials_are_removed(url: str, expected: str) -> None:
+    # When a URL is redacted
+    # Then only its scheme, host, port and path are kept, the host lower-cased
     assert redact_url(url) == expected
 
 
@@ -35,6 +37,8 @@ def test_credentials_are_removed(url: str, expected: str) -> None:
     "url", ["http://host:99999/x?sig=1", "http://host:port/x?sig=1", "http://[::1/x?sig=1"]
 )
 def test_unparseable_urls_are_replaced_whole(url: str) -> None:
+    # When a URL that cannot be parsed is redacted
+    # Then it is replaced whole
     assert redact_url(url) == UNPARSEABLE
 
 
@@ -42,6 +46,9 @@ def test_unparseable_urls_are_replaced_whole(url: str) -> None:
 @given(st.text(), st.text())
 def test_no_query_string_survives_redaction(prefix: str, secret: str) -> None:
     # Whatever the text, redaction never raises and never returns what followed a '?'
+    # Given any text before a query string that holds a secret
     secret = "SECRETVALUE" + secret
+    # When it is redacted
     redacted = redact_url(f"{prefix}?X-Amz-Signature={secret}")
+    # Then the secret is not in what comes back
     assert "SECRETVALUE" not in redacted

@@ -215,25 +215,31 @@ def test_body_over_the_limit_is_cut_off_and_failed(
 
 
 def test_not_found_is_failed_without_retries(copying: Copying, httpserver: HTTPServer) -> None:
+    # Given an artifact whose source answers 404
     httpserver.expect_request("/gone.bin").respond_with_data("no", status=404)
     event_id = copying.klavi_event(presigned(httpserver.url_for("/gone.bin")))
 
+    # When the copier runs
     report = copy_pending_artifacts(event_id, copying.deps())
 
+    # Then the artifact is failed, not retryable, after one request, and no retry is asked for
     artifact = copying.store.get(event_id).artifacts[0]
     assert artifact.status is ArtifactStatus.FAILED and artifact.retryable is False
     assert len(httpserver.log) == 1 and not report.needs_retry
 
 
 def test_redirect_within_policy_is_followed(copying: Copying, httpserver: HTTPServer) -> None:
+    # Given a source that redirects, within the URL policy, to another path
     httpserver.expect_request("/moved.bin").respond_with_data(
         "", status=307, headers={"Location": "/here.bin?X-Amz-Signature=another"}
     )
     httpserver.expect_request("/here.bin").respond_with_data(b"here")
     event_id = copying.klavi_event(presigned(httpserver.url_for("/moved.bin")))
 
+    # When the copier runs
     copy_pending_artifacts(event_id, copying.deps())
 
+    # Then the redirect is followed and the file it leads to is copied
     artifact = copying.store.get(event_id).artifacts[0]
     assert artifact.status is ArtifactStatus.COPIED
     assert copying.blobs.get(artifact.s3_key) == b"here"

@@ -143,7 +143,10 @@ def test_failing_source_is_retried_by_the_stream_then_sent_to_the_on_failure_que
 
 
 def test_sample_stream_event_for_an_unknown_event_is_a_no_op(env: Copying) -> None:
+    # Given the sample stream record of a Klavi event with a pending artifact, which the table does not hold
     sample = json.loads((EVENTS_DIR / "dynamodb_stream" / "klavi_pending_artifact_insert.json").read_text())
+    # When the copier is invoked with it
+    # Then it does nothing and reports no failed record
     assert copier.handler(sample, FakeContext()) == {"batchItemFailures": []}
 
 
@@ -193,16 +196,21 @@ def test_artifact_routes_are_tenant_scoped(env: Copying, httpserver: HTTPServer)
 
 
 def test_download_of_an_artifact_without_a_copy_is_404(env: Copying, httpserver: HTTPServer) -> None:
+    # Given an event whose artifact was not copied (its URL had expired)
     httpserver.expect_request("/results/old.bin").respond_with_data("expired", status=403)
     event_id = env.klavi_event(presigned(httpserver.url_for("/results/old.bin")))
     copier.handler({"action": "recopy", "eventId": event_id}, FakeContext())
 
+    # When the tenant asks to download it, an artifact it does not have, and a negative index
     missing = api("GET", f"/api/v1/events/{event_id}/artifacts/0", ACME_KEY)
     out_of_range = api("GET", f"/api/v1/events/{event_id}/artifacts/7", ACME_KEY)
     negative = api("GET", f"/api/v1/events/{event_id}/artifacts/-1", ACME_KEY)
 
+    # Then the missing copy is not found, and the reason says it expired
     assert missing["statusCode"] == 404 and "expired" in json.loads(missing["body"])["message"]
+    # And the index out of range is not found
     assert out_of_range["statusCode"] == 404
+    # And the negative index is refused as invalid
     assert negative["statusCode"] == 422
 
 

@@ -98,5 +98,8 @@ def test_make_recopy_retries_an_expired_copy_on_the_running_stack(
 
 
 def test_recopy_without_a_running_stack_says_how_to_start_one(capsys: pytest.CaptureFixture[str]) -> None:
+    # When `make recopy` runs with no local stack listening on its port
+    # Then it fails with the usage exit code
     assert recopy.main(["--event", "x", "--port", "1"]) == 2
+    # And says to start one with make run
     assert "make run" in capsys.readouterr().err

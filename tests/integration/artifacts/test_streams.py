@@ -64,16 +64,22 @@ def subscription(**overrides: Any) -> Subscription:
 
 
 def test_copier_filter_admits_only_records_with_pending_artifacts() -> None:
+    # Given a new event with pending artifacts, a modified one with none left, and one without artifacts
     pending = record(1, pendingArtifacts={"N": "1"}, kind={"S": "event"})
     done = record(2, "MODIFY", pendingArtifacts={"N": "0"}, kind={"S": "event"})
     none = record(3, kind={"S": "event"})
+    # When each is matched against the copier's stream filter
+    # Then only the one with pending artifacts is admitted
     assert matches(COPIER_STREAM_FILTER, pending)
     assert not matches(COPIER_STREAM_FILTER, done)
     assert not matches(COPIER_STREAM_FILTER, none)
+    # And a removal is not, whatever it held
     assert not matches(COPIER_STREAM_FILTER, record(4, "REMOVE", pendingArtifacts={"N": "1"}))
 
 
 def test_aggregator_filter_admits_only_new_events() -> None:
+    # When new events, modified events and counter items are matched against the aggregator's filter
+    # Then only new events are admitted
     assert matches(AGGREGATOR_STREAM_FILTER, record(1, kind={"S": "event"}))
     assert not matches(AGGREGATOR_STREAM_FILTER, record(2, "MODIFY", kind={"S": "event"}))
     assert not matches(AGGREGATOR_STREAM_FILTER, record(3, kind={"S": "counter"}))
@@ -81,8 +87,12 @@ def test_aggregator_filter_admits_only_new_events() -> None:
 
 def test_numeric_rules_do_not_compare_dynamodb_numbers_as_lambda_does_not() -> None:
     # DynamoDB numbers are strings in a stream record; Lambda's numeric rule never matches them
+    # When a numeric rule meets a DynamoDB number in a stream record
     pattern = {"dynamodb": {"NewImage": {"n": {"N": [{"numeric": [">", 0]}]}}}}
+    # Then it does not match (the number is a string there)
     assert not matches(pattern, record(1, n={"N": "5"}))
+    # When a numeric rule meets a JSON number
+    # Then it matches within its bounds only
     assert matches({"size": [{"numeric": [">", 0, "<=", 10]}]}, {"size": 5})
     assert not matches({"size": [{"numeric": [">", 0, "<=", 10]}]}, {"size": 11})
 
@@ -101,15 +111,23 @@ def test_numeric_rules_do_not_compare_dynamodb_numbers_as_lambda_does_not() -> N
         ({"k": ["1"]}, {"k": 1}, False),
     ],
 )
-def test_filter_rules(pattern: dict[str, Any], value: dict[str, Any], expected: bool) -> None:
+def test_each_filter_rule_matches_as_lambda_event_filtering_does(
+    pattern: dict[str, Any], value: dict[str, Any], expected: bool
+) -> None:
+    # When a value is matched against one of Lambda's filter rules
+    # Then it matches exactly when Lambda's event filtering would
     assert matches(pattern, value) is expected
 
 
 def test_sample_stream_events_are_routed_as_the_stack_routes_them() -> None:
+    # Given the stack's stream subscriptions and the sample stream records
     subs = {s.name: s for s in local_subscriptions()}
     insert = json.loads((SAMPLES / "klavi_pending_artifact_insert.json").read_text())["Records"][0]
     modify = json.loads((SAMPLES / "klavi_artifact_copied_modify.json").read_text())["Records"][0]
+    # When the sample insert of an event with a pending artifact is matched
+    # Then both the copier and the aggregator admit it
     assert admitted(subs["copier"], insert) and admitted(subs["aggregator"], insert)
+    # And neither admits the sample modification that records the copy
     assert not admitted(subs["copier"], modify) and not admitted(subs["aggregator"], modify)
 
 
@@ -132,9 +150,11 @@ def test_partial_failure_retries_from_the_first_failed_record() -> None:
 
 
 def test_partial_failure_is_given_up_after_the_retry_limit() -> None:
+    # Given a batch where record 2 always fails, and two retries allowed
     function = FakeFunction(report=[2])
     given_up: list[tuple[list[str], int]] = []
 
+    # When it is delivered
     deliver(
         [record(n) for n in range(1, 4)],
         subscription(max_retry_attempts=2),
@@ -142,7 +162,7 @@ def test_partial_failure_is_given_up_after_the_retry_limit() -> None:
         lambda r, n: given_up.append(([x["dynamodb"]["SequenceNumber"] for x in r], n)),
     )
 
-    # one call plus two retries, then records 2.. go to the on-failure destination
+    # Then after one call and two retries, records 2 on go to the on-failure destination
     assert function.calls == [["1", "2", "3"], ["2", "3"], ["2", "3"]]
     assert given_up == [(["2", "3"], 3)]
 
@@ -168,9 +188,11 @@ def test_function_error_bisects_until_the_poison_record_is_isolated() -> None:
 
 
 def test_function_error_without_bisect_retries_the_whole_batch() -> None:
+    # Given a batch where record 2 makes the function raise, bisection off and two retries allowed
     function = FakeFunction(raise_on=[2])
     given_up: list[int] = []
 
+    # When it is delivered
     deliver(
         [record(1), record(2)],
         subscription(bisect_on_error=False, max_retry_attempts=2),
@@ -178,10 +200,12 @@ def test_function_error_without_bisect_retries_the_whole_batch() -> None:
         lambda r, n: given_up.append(len(r)),
     )
 
+    # Then the whole batch is retried twice, then given up whole
     assert function.calls == [["1", "2"]] * 3 and given_up == [2]
 
 
 def test_an_unknown_item_identifier_fails_the_whole_batch() -> None:
+    # Given a function that first reports a failed record by an identifier not in the batch
     calls: list[int] = []
 
     def function(handler: str, event: dict[str, Any]) -> dict[str, Any]:
@@ -190,8 +214,10 @@ def test_an_unknown_item_identifier_fails_the_whole_batch() -> None:
             return {"batchItemFailures": [{"itemIdentifier": "not-a-sequence-number"}]}
         return {"batchItemFailures": []}
 
+    # When a batch is delivered to it
     deliver([record(1), record(2)], subscription(), function, lambda r, n: None)
 
+    # Then the whole batch is retried
     assert calls == [2, 2]
 
 

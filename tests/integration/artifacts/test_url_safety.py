@@ -145,14 +145,20 @@ def test_check_url_pins_the_checked_addresses() -> None:
     ],
 )
 def test_host_patterns_match_whole_names(host: str, allowed: bool) -> None:
+    # When a host name is matched against a wildcard pattern
+    # Then it is allowed only as a whole subdomain of the pattern's domain (any case, trailing dot or not)
     assert host_allowed(host, ["*.amazonaws.com"]) is allowed
 
 
 def test_refusal_reason_never_contains_the_query() -> None:
+    # Given a URL to a host outside the allow list, signed in its query
+    # When it is checked
+    # Then it is refused
     with pytest.raises(Refused) as refused:
         check_url(
             "https://files.attacker.example/x?X-Amz-Signature=topsecret",
             ["*.amazonaws.com"],
             resolve=lambda host, port: ["52.95.163.10"],
         )
+    # And the reason given does not hold the query's signature
     assert "topsecret" not in refused.value.reason

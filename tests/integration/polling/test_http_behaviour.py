@@ -146,5 +146,6 @@ def test_an_answer_larger_than_the_limit_is_refused(vai: VaiFake, sleeps: Sleeps
     vai.add_events(50)
     client = HttpClient(max_body_bytes=1_000, sleep=sleeps)
     # When it is fetched
+    # Then it is refused for its size
     with pytest.raises(ProviderError, match="more than 1000 bytes"):
         client.get(_list(vai), headers={"X-API-Key": vai.api_key})

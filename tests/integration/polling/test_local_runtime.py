@@ -47,7 +47,8 @@ def test_the_handler_refuses_an_event_without_a_connection_id(
 ):
     from pydantic import ValidationError
 
-    # Given / When / Then: an input that is not {"connectionId": ...} fails the invocation
+    # When the poller handler is invoked with an input that is not {"connectionId": ...}
+    # Then the invocation fails validation
     with pytest.raises(ValidationError):
         handler({"connection": "vai-pull"}, lambda_context)
 

@@ -64,9 +64,13 @@ def test_webhooks_are_counted_off_the_stream_and_listed_with_exact_totals(stack:
 
 
 def test_docs_and_openapi_are_served_over_http(stack: LocalStack) -> None:
+    # When the local stack is asked over HTTP for the OpenAPI document
     document = requests.get(f"{stack.url}/openapi.json", timeout=30)
+    # Then it answers the document, with the query routes in it
     assert document.status_code == 200
     assert "/api/v1/events/aggregate" in document.json()["paths"]
+    # When it is asked for the docs page
     page = requests.get(f"{stack.url}/docs", timeout=30)
+    # Then it answers the Swagger UI page
     assert page.status_code == 200 and "text/html" in page.headers["Content-Type"]
     assert "SwaggerUIBundle" in page.text

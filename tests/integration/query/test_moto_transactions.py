@@ -51,9 +51,12 @@ def test_a_cancelled_transaction_changes_nothing_and_leaves_no_stream_record(aws
 
 
 def test_a_committed_transaction_applies_every_item(aws: dict[str, Any]) -> None:
+    # Given the patch
     install()
     ddb, table = aws["dynamodb"], aws["table"]
+    # When three transactions each put a new marker and add to the counter
     for n in range(3):
         ddb.transact_write_items(TransactItems=[_put(table, f"m{n}", True), _add(table, "counter")])
+    # Then the counter holds all three additions
     counter = ddb.get_item(TableName=table, Key={"id": {"S": "counter"}})["Item"]
     assert counter["n"] == {"N": "3"}

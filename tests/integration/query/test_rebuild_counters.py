@@ -66,13 +66,17 @@ def test_a_rebuild_restores_exactly_what_the_aggregator_counted(hub: Hub) -> Non
 
 
 def test_a_tenant_rebuild_touches_only_that_tenant(hub: Hub) -> None:
+    # Given both tenants' counters kept by the aggregator, then damaged
     _seed(hub)
     expected = counter_items(hub, "acme")
     _corrupt(hub, "acme")
     _corrupt(hub, "globex")
     damaged = counter_items(hub, "globex")
+    # When acme's counters alone are rebuilt
     rebuild_counters.rebuild(hub.aws["dynamodb"], hub.aws["table"], "acme")
+    # Then acme's are the aggregator's again
     assert counter_items(hub, "acme") == expected
+    # And globex's are left as damaged
     assert counter_items(hub, "globex") == damaged
 
 
@@ -95,8 +99,13 @@ def test_events_whose_stream_records_are_still_coming_are_not_counted_twice(hub:
 def test_the_command_says_when_there_is_no_stack_to_rebuild(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # Given a directory with no local stack registered
     monkeypatch.chdir(tmp_path)  # no .local/run registration here
+    # When the command is asked to rebuild the local stack on a port where none runs
+    # Then it fails, saying no local stack runs there
     assert rebuild_counters.main(["--port", "59999"]) == 1
     assert "no local stack is running on port 59999" in capsys.readouterr().err
+    # When it is asked to rebuild on AWS without naming the table
+    # Then it fails, saying --aws needs --table
     assert rebuild_counters.main(["--aws"]) == 1
     assert "--aws needs --table" in capsys.readouterr().err

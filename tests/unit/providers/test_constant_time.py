@@ -77,6 +77,8 @@ def unsafe_comparisons(source: str, filename: str = "<snippet>") -> list[str]:
     ],
 )
 def test_the_scan_catches_plain_comparisons_of_secrets(snippet: str) -> None:
+    # When the scan reads code that compares a secret-derived value with ==, != or in
+    # Then it reports the comparison
     assert unsafe_comparisons(snippet)
 
 
@@ -90,22 +92,31 @@ def test_the_scan_catches_plain_comparisons_of_secrets(snippet: str) -> None:
     ],
 )
 def test_the_scan_lets_constant_time_and_non_secret_comparisons_pass(snippet: str) -> None:
+    # When the scan reads a constant-time comparison, or one of non-secret values
+    # Then it reports nothing
     assert not unsafe_comparisons(snippet)
 
 
 def test_no_secret_is_compared_with_plain_equality_in_functions() -> None:
+    # Given every Python source of the functions package
     sources = sorted(FUNCTIONS.rglob("*.py"))
     assert len(sources) > 10  # the scan really reads the package
+    # When each is scanned
     found = [hit for path in sources for hit in unsafe_comparisons(path.read_text(), str(path))]
+    # Then no secret-derived value is compared with plain equality
     assert found == []
 
 
 def test_signature_checks_compare_through_compare_digest() -> None:
     # The verifiers reach compare_digest through one helper; make sure it stays that way.
+    # Given the providers' shared helper module
     base = (FUNCTIONS / "providers" / "base.py").read_text()
+    # When its matches helper is found
     tree = ast.parse(base)
     [matches] = [n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef) and n.name == "matches"]
+    # Then it compares through hmac.compare_digest
     assert "hmac.compare_digest" in ast.unparse(matches)
+    # And every push provider's verifier calls it
     for module in ("extend", "exa", "klavi", "standard_webhooks"):
         source = (FUNCTIONS / "providers" / f"{module}.py").read_text()
         assert "matches(" in source, module

@@ -35,51 +35,72 @@ def _verify(headers: dict[str, str], body: bytes = BODY, *secrets: str, at: date
 
 
 def test_svix_signed_delivery_with_svix_headers_verifies() -> None:
+    # Given a delivery signed by Svix's library, with svix- headers
     moment = datetime.fromtimestamp(s.NOW_TS, UTC)
     headers = {
         "svix-id": "msg_svix_1",
         "svix-timestamp": str(s.NOW_TS),
         "svix-signature": svix.Webhook(s.SW_SECRET).sign("msg_svix_1", moment, BODY.decode()),
     }
+    # When it is verified
+    # Then it verifies (verify raises on a mismatch)
     _verify(headers)
 
 
 def test_the_libraries_accept_what_our_verifier_accepts() -> None:
+    # Given a delivery signed now
     stamp = int(time.time())
     headers = s.standard_headers(BODY, timestamp=stamp)
+    # When our verifier accepts it
     _verify(headers, at=datetime.now(UTC))
+    # Then the standard-webhooks library accepts it too
     assert StandardWebhook(s.SW_SECRET).verify(BODY, headers) == ENVELOPE
+    # And Svix's library accepts it under svix- headers
     svix_headers = s.standard_headers(BODY, timestamp=stamp, prefix="svix")
     svix.Webhook(s.SW_SECRET).verify(BODY, svix_headers)  # raises if it disagrees
 
 
 def test_several_signatures_in_the_header_any_match_verifies() -> None:
+    # Given a header with an unknown version's entry, a signature with an old secret, then the right one
     headers = s.standard_headers(BODY)
     good = headers["webhook-signature"]
     other = s.standard_headers(BODY, s.SW_OLD_SECRET)["webhook-signature"]
     headers["webhook-signature"] = f"v1a,ignored {other} {good}"
+    # When it is verified
+    # Then it verifies
     _verify(headers)
 
 
 def test_signature_binds_the_message_id() -> None:
+    # Given a signed delivery whose webhook-id is changed
     headers = s.standard_headers(BODY)
     headers["webhook-id"] = "msg_other"
+    # When it is verified
+    # Then it is rejected: the id is part of what is signed
     with pytest.raises(SignatureError, match="does not match"):
         _verify(headers)
 
 
 def test_secret_without_padding_or_prefix_verifies_as_the_libraries_do() -> None:
+    # Given a signed delivery
     headers = s.standard_headers(BODY)
+    # When it is verified with the secret without its base64 padding, or without its whsec_ prefix
+    # Then it verifies
     _verify(headers, BODY, s.SW_SECRET.rstrip("="))
     _verify(headers, BODY, s.SW_SECRET.removeprefix("whsec_"))
 
 
 def test_a_malformed_secret_does_not_disable_the_other_active_secret() -> None:
+    # Given a signed delivery
     headers = s.standard_headers(BODY)
+    # When it is verified with a malformed secret alongside the right one
+    # Then it verifies
     _verify(headers, BODY, "whsec_%%%not-base64%%%", s.SW_SECRET)
 
 
 def test_only_malformed_secrets_reject_every_delivery() -> None:
+    # When a signed delivery is verified with a malformed secret alone
+    # Then it is rejected
     with pytest.raises(SignatureError):
         _verify(s.standard_headers(BODY), BODY, "whsec_%%%not-base64%%%")
 
@@ -120,11 +141,13 @@ def _theirs(body: bytes, headers: dict[str, str], prefix: str) -> bool:
 
 
 def test_our_verifier_agrees_with_the_libraries() -> None:
+    # Given deliveries near a signed one: body, secret, id, timestamp and signature each varied
     outcomes = {True: 0, False: 0}
 
     @settings(max_examples=150, deadline=None, database=None)
     @given(_candidates())
     def agree(candidate: tuple[bytes, dict[str, str], str]) -> None:
+        # When each is verified by our verifier and by the library of its headers' prefix
         body, headers, prefix = candidate
         try:
             _verify(headers, body, at=datetime.now(UTC))
@@ -132,9 +155,11 @@ def test_our_verifier_agrees_with_the_libraries() -> None:
         except SignatureError:
             ours = False
         outcomes[ours] += 1
+        # Then both give the same answer
         assert ours == _theirs(body, headers, prefix)
 
     agree()
+    # And both outcomes were exercised, so the agreement is not vacuous
     print("standard-webhooks verifier vs libraries, accepted/rejected:", outcomes[True], outcomes[False])
     assert outcomes[True] >= 5 and outcomes[False] >= 5, outcomes
 
@@ -148,53 +173,75 @@ def _map(envelope: object, headers: dict[str, str] | None = None):
 
 
 def test_delivery_maps_to_the_canonical_event_keyed_on_the_message_id() -> None:
+    # When a delivery is mapped
     new = _map(ENVELOPE)
     event = new.event
+    # Then its id is derived from the tenant, the source and the webhook-id
     assert event.id == event_id_for("tenant-a", "standard-webhooks", "msg_2Lq9")
+    # And it keeps the message id and the connection's tenant
     assert (event.source, event.source_event_id, event.tenant_id) == (
         "standard-webhooks",
         "msg_2Lq9",
         "tenant-a",
     )
+    # And the envelope's type and time
     assert event.event_type == "invoice.paid"
     assert event.occurred_at == "2025-02-26T20:08:00.123456Z"
+    # And its resource and correlation are the data's object and id
     assert (event.resource_type, event.resource_id, event.correlation_id) == ("invoice", "inv_42", "inv_42")
+    # And the provider is the actor, and the payload the whole envelope, with no artifact
     assert (event.actor_type, event.actor_id) == ("provider", "standard-webhooks-test")
     assert event.payload == ENVELOPE
     assert new.artifact_urls == []
 
 
 def test_svix_headers_give_the_same_id_as_standard_ones() -> None:
+    # When a delivery with svix- headers and one with webhook- headers, of the same message id, are mapped
     svix_headers = s.standard_headers(BODY, msg_id="msg_2Lq9", prefix="svix")
+    # Then both events have the same id
     assert _map(ENVELOPE, svix_headers).event.id == _map(ENVELOPE).event.id
 
 
 def test_redelivery_with_a_new_timestamp_keeps_the_id() -> None:
+    # When the same message is redelivered with a later timestamp
     later = s.standard_headers(BODY, msg_id="msg_2Lq9", timestamp=s.NOW_TS + 120)
+    # Then it maps to the same id
     assert _map(ENVELOPE, later).event.id == _map(ENVELOPE).event.id
 
 
 def test_without_a_body_timestamp_the_signed_timestamp_is_the_event_time() -> None:
+    # Given an envelope without a timestamp
     envelope = {k: v for k, v in ENVELOPE.items() if k != "timestamp"}
+    # When it is mapped
     headers = s.standard_headers(BODY, timestamp=1_740_600_000)
+    # Then it occurred at the signed timestamp
     assert _map(envelope, headers).event.occurred_at == "2025-02-26T20:00:00.000000Z"
 
 
 def test_body_of_any_shape_is_stored_whole() -> None:
+    # When a body that is not an object is mapped
     event = _map(["a", 1]).event
+    # Then it is stored whole under value, of unknown type
     assert event.event_type == "unknown"
     assert event.payload == {"value": ["a", 1]}
+    # And an envelope naming its type as eventType keeps it
     assert _map({"eventType": "legacy.thing"}).event.event_type == "legacy.thing"
 
 
 def test_mapping_a_delivery_without_its_id_header_is_refused() -> None:
+    # Given a delivery without its webhook-id header
     headers = s.standard_headers(BODY)
     del headers["webhook-id"]
+    # When it is mapped
+    # Then it is refused: the id is missing
     with pytest.raises(SignatureError, match="missing"):
         _map(ENVELOPE, headers)
 
 
 def test_unreadable_header_timestamp_falls_back_to_the_receive_time() -> None:
+    # Given an envelope without a timestamp, and a timestamp header that is not unix seconds
     envelope = {k: v for k, v in ENVELOPE.items() if k != "timestamp"}
     headers = {**s.standard_headers(BODY), "webhook-timestamp": "²⁰²⁵"}
+    # When it is mapped
+    # Then it occurred at the receive time
     assert _map(envelope, headers).event.occurred_at == "2025-02-26T20:08:30.000000Z"

@@ -106,72 +106,99 @@ def scheme(request: pytest.FixtureRequest) -> Scheme:
 def test_valid_delivery_verifies(scheme: Scheme) -> None:
     # Given a delivery signed with the connection's secret, just now
     headers = scheme.sign(BODY, scheme.secret, s.NOW_TS)
-    # When / Then it verifies (no exception)
+    # When it is verified
+    # Then it verifies (no exception)
     scheme.verify(headers)
 
 
 def test_tampered_body_is_rejected(scheme: Scheme) -> None:
+    # Given a delivery signed with the connection's secret
     headers = scheme.sign(BODY, scheme.secret, s.NOW_TS)
+    # When its body is changed
     tampered = BODY.replace(b"exr_1", b"exr_2")
+    # Then it is rejected: the signature does not match
     with pytest.raises(SignatureError, match="does not match"):
         scheme.verify(headers, tampered)
 
 
 def test_signature_by_another_secret_is_rejected(scheme: Scheme) -> None:
+    # Given a delivery signed with a secret not the connection's
     other = s.SW_OLD_SECRET if scheme.provider is Provider.STANDARD_WEBHOOKS else s.WRONG_SECRET
     headers = scheme.sign(BODY, other, s.NOW_TS)
+    # When it is verified
+    # Then it is rejected: the signature does not match
     with pytest.raises(SignatureError, match="does not match"):
         scheme.verify(headers)
 
 
 def test_timestamp_older_than_the_replay_window_is_rejected(scheme: Scheme) -> None:
+    # Given a delivery signed 301 seconds ago
     headers = scheme.sign(BODY, scheme.secret, s.NOW_TS - 301)
+    # When it is verified
+    # Then it is rejected as too old
     with pytest.raises(SignatureError, match="too old"):
         scheme.verify(headers)
 
 
 def test_timestamp_at_the_edge_of_the_replay_window_verifies(scheme: Scheme) -> None:
+    # When deliveries signed 300 seconds ago, and as far ahead as the provider allows, are verified
+    # Then both verify
     scheme.verify(scheme.sign(BODY, scheme.secret, s.NOW_TS - 300))
     scheme.verify(scheme.sign(BODY, scheme.secret, s.NOW_TS + scheme.max_future))
 
 
 def test_timestamp_too_far_in_the_future_is_rejected(scheme: Scheme) -> None:
+    # Given a delivery signed one second further ahead than the provider allows
     headers = scheme.sign(BODY, scheme.secret, s.NOW_TS + scheme.max_future + 1)
+    # When it is verified
+    # Then it is rejected as from the future
     with pytest.raises(SignatureError, match="in the future"):
         scheme.verify(headers)
 
 
 @pytest.mark.parametrize(("name", "header"), [(n, h) for n in IDS for h in REQUIRED[n]])
 def test_missing_header_is_rejected(name: str, header: str) -> None:
+    # Given a signed delivery without one of the headers its provider requires
     scheme = _scheme(name)
     headers = {k.lower(): v for k, v in scheme.sign(BODY, scheme.secret, s.NOW_TS).items()}
     del headers[header]
+    # When it is verified
+    # Then it is rejected, the header missing
     with pytest.raises(SignatureError, match="missing"):
         scheme.verify(headers)
 
 
 @pytest.mark.parametrize(("name", "header"), [(n, h) for n in IDS for h in REQUIRED[n]])
 def test_empty_header_is_rejected(name: str, header: str) -> None:
+    # Given a signed delivery with one of its required headers blank
     scheme = _scheme(name)
     headers = {k.lower(): v for k, v in scheme.sign(BODY, scheme.secret, s.NOW_TS).items()}
     headers[header] = "  "
+    # When it is verified
+    # Then it is rejected
     with pytest.raises(SignatureError):
         scheme.verify(headers)
 
 
 @pytest.mark.parametrize(("name", "header", "value"), [(n, h, v) for n in IDS for h, v in MALFORMED[n]])
 def test_malformed_header_is_rejected(name: str, header: str, value: str) -> None:
+    # Given a signed delivery with one header in the wrong shape
     scheme = _scheme(name)
     headers = {k.lower(): v for k, v in scheme.sign(BODY, scheme.secret, s.NOW_TS).items()}
     headers[header] = value
+    # When it is verified
+    # Then it is rejected
     with pytest.raises(SignatureError):
         scheme.verify(headers)
 
 
 def test_oversized_signature_header_is_rejected_before_any_work(scheme: Scheme) -> None:
+    # Given a signed delivery whose signature header is over 9,000 characters long
     headers = {k.lower(): v for k, v in scheme.sign(BODY, scheme.secret, s.NOW_TS).items()}
     name = next(h for h in headers if "signature" in h)
     headers[name] = headers[name] + " " + "a" * 9_000
+    # When it is verified
+    # Then it is rejected as too long, before any work
     with pytest.raises(SignatureError, match="too long"):
         scheme.verify(headers)
 
@@ -187,24 +214,34 @@ def test_any_active_secret_verifies_during_rotation(scheme: Scheme, signed_with:
 
 
 def test_retired_secret_no_longer_verifies(scheme: Scheme) -> None:
+    # Given a delivery signed with a secret since retired
     headers = scheme.sign(BODY, scheme.old_secret, s.NOW_TS)
+    # When it is verified against the current secret alone
+    # Then it is rejected
     with pytest.raises(SignatureError):
         scheme.verify(headers, BODY, scheme.secret)
 
 
 def test_connection_without_secrets_verifies_nothing(scheme: Scheme) -> None:
+    # Given a signed delivery
     headers = scheme.sign(BODY, scheme.secret, s.NOW_TS)
+    # When it is verified for a connection with no secret
+    # Then it is rejected
     with pytest.raises(SignatureError):
         WEBHOOK_SCHEMES[scheme.provider].verify(s.delivery(headers, BODY), [])
 
 
 def test_rejection_message_never_contains_the_secret(scheme: Scheme) -> None:
+    # Given a delivery signed with a secret not the connection's
     headers = scheme.sign(
         BODY,
         s.WRONG_SECRET if scheme.provider is not Provider.STANDARD_WEBHOOKS else scheme.old_secret,
         s.NOW_TS,
     )
+    # When it is verified
+    # Then it is rejected
     with pytest.raises(SignatureError) as caught:
         scheme.verify(headers)
+    # And the message holds nothing of the connection's secret
     assert scheme.secret not in str(caught.value)
     assert scheme.secret not in caught.value.message
