@@ -21,9 +21,14 @@ FUNCTION_OUTPUTS = {
     "functions.handlers.poller.handler": "PollerFunctionName",
     "functions.handlers.copier.handler": "CopierFunctionName",
     "functions.handlers.aggregator.handler": "AggregatorFunctionName",
+    "functions.handlers.publisher.handler": "PublisherFunctionName",
 }
 # Local stream consumers (eventhub.local.streams) -> the stack output naming their on-failure queue.
-FAILURE_QUEUE_OUTPUTS = {"copier": "CopierDlqQueueUrl", "aggregator": "AggregatorDlqQueueUrl"}
+FAILURE_QUEUE_OUTPUTS = {
+    "copier": "CopierDlqQueueUrl",
+    "aggregator": "AggregatorDlqQueueUrl",
+    "publisher": "PublisherDlqQueueUrl",
+}
 
 
 def flat_outputs(document: Any, source: str) -> dict[str, str]:

@@ -42,6 +42,13 @@ class NotFound(HubError):
     code = "not_found"
 
 
+class BusUnavailable(HubError):
+    """The event bus refused or failed a PutEvents call: the stream batch is retried."""
+
+    status_code = 503
+    code = "bus_unavailable"
+
+
 class StoreUnavailable(HubError):
     """The event store (DynamoDB or S3) refused or failed a write: the caller should retry."""
 

@@ -20,6 +20,7 @@ class Settings(BaseModel):
     registry_table_name: str = Field(min_length=1)
     registry_cache_seconds: float = Field(default=DEFAULT_TTL_SECONDS, ge=0)
     spill_queue_url: str | None = None
+    event_bus_name: str = ""  # the publisher's bus
     retention_days: int = 0
     max_artifact_bytes: int = Field(default=5 * 1024**3, ge=1)
     # Local runs only: the provider fakes serve files on 127.0.0.1 (the stack refuses it).
@@ -34,6 +35,7 @@ def settings() -> Settings:
         registry_table_name=os.environ.get("REGISTRY_TABLE_NAME", ""),
         registry_cache_seconds=float(os.environ.get("REGISTRY_CACHE_SECONDS") or DEFAULT_TTL_SECONDS),
         spill_queue_url=os.environ.get("SPILL_QUEUE_URL") or None,
+        event_bus_name=os.environ.get("EVENT_BUS_NAME", ""),
         retention_days=int(os.environ.get("RETENTION_DAYS", "0") or 0),
         max_artifact_bytes=int(os.environ.get("MAX_ARTIFACT_BYTES") or 5 * 1024**3),
         allow_loopback_artifacts=os.environ.get("ALLOW_LOOPBACK_ARTIFACTS", "") == "true",

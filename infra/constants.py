@@ -75,6 +75,10 @@ COPIER = FunctionSpec(
     "Copier", "functions.handlers.copier.handler", 1024, Duration.minutes(15),
     "Streams pending artifacts from presigned URLs into the data bucket",
 )  # fmt: skip
+PUBLISHER = FunctionSpec(
+    "Publisher", "functions.handlers.publisher.handler", 256, Duration.minutes(1),
+    "Puts every stored event (and each finished result file) on the hub's EventBridge bus",
+)  # fmt: skip
 AGGREGATOR = FunctionSpec(
     "Aggregator", "functions.handlers.aggregator.handler", 256, Duration.minutes(1),
     "Keeps per-tenant counter items from the table's stream",
@@ -119,6 +123,10 @@ AGGREGATOR_BATCH_SIZE = 100
 AGGREGATOR_BATCHING_WINDOW = Duration.seconds(5)
 AGGREGATOR_RETRY_ATTEMPTS = 5
 AGGREGATOR_MAX_RECORD_AGE = Duration.hours(24)
+PUBLISHER_BATCH_SIZE = 100
+PUBLISHER_BATCHING_WINDOW = Duration.seconds(1)
+PUBLISHER_RETRY_ATTEMPTS = 5
+PUBLISHER_MAX_RECORD_AGE = Duration.hours(24)
 
 # -- Monitoring -----------------------------------------------------------------------------------
 ALARM_PERIOD = Duration.minutes(5)

@@ -15,7 +15,7 @@ from infra.components.functions import HubFunctions
 from infra.components.monitoring import Monitoring
 from infra.components.pollers import Pollers
 from infra.components.registry import Registry
-from infra.components.stream_consumers import Aggregator, ArtifactCopier
+from infra.components.stream_consumers import Aggregator, ArtifactCopier, Forwarding
 
 
 class EventHubStack(Stack):
@@ -44,6 +44,17 @@ class EventHubStack(Stack):
         self.pollers = Pollers(self, "Pollers", poller=fns.poller)
         self.copier = ArtifactCopier(self, "ArtifactCopier", copier=fns.copier, table=self.store.table)
         self.aggregator = Aggregator(self, "Aggregator", aggregator=fns.aggregator, table=self.store.table)
+        self.forwarding = (
+            Forwarding(
+                self,
+                "Forwarding",
+                publisher=fns.publisher,
+                table=self.store.table,
+                archive_days=config.forwarding.archive_days,
+            )
+            if fns.publisher is not None
+            else None
+        )
         self.api = HubApi(self, "HubApi", create_account_role=create_account_role)
         WebhookApi(self, "WebhookApi", api=self.api, intake=fns.intake)
         QueryApi(self, "QueryApi", api=self.api, query=fns.query)
@@ -52,6 +63,7 @@ class EventHubStack(Stack):
             "PollerDlq": self.pollers.dead_letter_queue,
             "CopierDlq": self.copier.failures,
             "AggregatorDlq": self.aggregator.failures,
+            **({"PublisherDlq": self.forwarding.failures} if self.forwarding else {}),
         }
         self.monitoring = Monitoring(
             self,
@@ -62,6 +74,7 @@ class EventHubStack(Stack):
             copier=fns.copier,
             aggregator=fns.aggregator,
             api=self.api.rest_api,
+            publisher=fns.publisher,
         )
         self._outputs()
 
@@ -92,5 +105,9 @@ class EventHubStack(Stack):
             ("Aggregator", fns.aggregator),
         ):
             CfnOutput(self, f"{name}FunctionName", value=function.function_name)
+        if self.forwarding is not None and fns.publisher is not None:
+            CfnOutput(self, "PublisherFunctionName", value=fns.publisher.function_name)
+            CfnOutput(self, "EventBusName", value=self.forwarding.bus.event_bus_name)
+            CfnOutput(self, "EventBusArn", value=self.forwarding.bus.event_bus_arn)
         CfnOutput(self, "AlarmTopicArn", value=self.monitoring.topic.topic_arn)
         CfnOutput(self, "DashboardName", value=self.monitoring.dashboard.dashboard_name)

@@ -135,7 +135,7 @@ def local_config() -> HubConfig:
 def aws() -> Iterator[dict[str, Any]]:
     """moto in-process with the stack's table, bucket and spill queue created."""
     with mock_aws():
-        clients = {name: boto3.client(name) for name in ("dynamodb", "s3", "sqs", "scheduler")}
+        clients = {name: boto3.client(name) for name in ("dynamodb", "s3", "sqs", "scheduler", "events")}
         # botocore sends stream calls to an account-specific endpoint that mock_aws does not serve
         clients["dynamodbstreams"] = boto3.client(
             "dynamodbstreams", config=BotoConfig(account_id_endpoint_mode="disabled")
@@ -157,6 +157,7 @@ def lambda_env(aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> Iterator
     monkeypatch.setenv("REGISTRY_TABLE_NAME", aws["registry"])
     monkeypatch.setenv("BUCKET_NAME", aws["bucket"])
     monkeypatch.setenv("SPILL_QUEUE_URL", aws["spill_queue_url"])
+    monkeypatch.setenv("EVENT_BUS_NAME", aws["event_bus"])
     use_config(aws, load_config(LOCAL_CONFIG), monkeypatch)
     yield aws
     factory.reset()

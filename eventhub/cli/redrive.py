@@ -24,7 +24,11 @@ def redrive_all(stack: Any) -> tuple[list[str], int]:
         f"{report.left_in_queue} left in the queue (cannot be mapped)"
     ]
     left = report.left_in_queue
-    names = {"copier": "failed copies", "aggregator": "failed aggregator batches"}
+    names = {
+        "copier": "failed copies",
+        "aggregator": "failed aggregator batches",
+        "publisher": "failed publications",
+    }
     for subscription in local_subscriptions():
         if subscription.on_failure_queue is None:
             continue
@@ -65,8 +69,14 @@ def redrive_deployed(deployed: Any, config_path: Path) -> tuple[list[str], int]:
             f"{report.left_in_queue} left in the queue (cannot be mapped)"
         ]
         left = report.left_in_queue
-        names = {"copier": "failed copies", "aggregator": "failed aggregator batches"}
+        names = {
+            "copier": "failed copies",
+            "aggregator": "failed aggregator batches",
+            "publisher": "failed publications",
+        }
         for subscription in local_subscriptions():
+            if FAILURE_QUEUE_OUTPUTS[subscription.name] not in deployed.outputs:
+                continue  # a stack without that consumer (forwarding turned off)
             url = deployed.output(FAILURE_QUEUE_OUTPUTS[subscription.name])
             redriven, records, kept = redrive_stream_failures(deployed, subscription, url=url)
             lines.append(
@@ -180,10 +190,11 @@ def stream_records(streams: Any, info: dict[str, Any]) -> list[dict[str, Any]]:
 
 def handed_over(stack: Any, subscription: Any, records: list[dict[str, Any]], stream_arn: str) -> bool:
     """Redrive one failed batch. Copies: the copier's recopy action for each event of the batch.
-    Counts: the aggregator again with the same records (it counts each event once, however often)."""
+    Counts and publications: the aggregator or the publisher again with the same records (the
+    aggregator counts each event once, however often; the publisher puts at least once)."""
     from eventhub.local.streams.filters import admitted
     from eventhub.local.streams.reader import lambda_record
-    from eventhub.local.streams.subscriptions import AGGREGATOR_HANDLER, COPIER_HANDLER
+    from eventhub.local.streams.subscriptions import AGGREGATOR_HANDLER, COPIER_HANDLER, PUBLISHER_HANDLER
 
     batch = [r for r in (lambda_record(raw, stream_arn) for raw in records) if admitted(subscription, r)]
     try:
@@ -196,10 +207,10 @@ def handed_over(stack: Any, subscription: Any, records: list[dict[str, Any]], st
                 ):
                     return False
             return True
-        if subscription.handler == AGGREGATOR_HANDLER:
+        if subscription.handler in (AGGREGATOR_HANDLER, PUBLISHER_HANDLER):
             for first in range(0, len(batch), subscription.batch_size):
                 answer = stack.invoke(
-                    AGGREGATOR_HANDLER, {"Records": batch[first : first + subscription.batch_size]}
+                    subscription.handler, {"Records": batch[first : first + subscription.batch_size]}
                 )
                 if isinstance(answer, dict) and answer.get("batchItemFailures"):
                     return False

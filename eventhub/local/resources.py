@@ -21,6 +21,7 @@ class ResourceNames:
     spill_queue: str = "eventhub-spill"
     schedule_group: str = "eventhub-local"
     poller_dlq: str = "eventhub-poller-failures"
+    event_bus: str = "eventhub-local-events"
 
 
 def artifact_limits(config: HubConfig | None) -> dict[str, str]:
@@ -66,10 +67,13 @@ def create_all(clients: dict[str, Any], names: ResourceNames) -> dict[str, str]:
     clients["sqs"].create_queue(QueueName=names.poller_dlq)
     if "scheduler" in clients:
         clients["scheduler"].create_schedule_group(Name=names.schedule_group)
+    if "events" in clients:
+        clients["events"].create_event_bus(Name=names.event_bus)
     return {
         "table": names.table,
         "registry": names.registry,
         "bucket": names.bucket,
         "spill_queue_url": queue_url,
         "schedule_group": names.schedule_group,
+        "event_bus": names.event_bus,
     }

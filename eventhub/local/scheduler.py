@@ -174,7 +174,12 @@ class Registration:
             return
         self.directory.mkdir(parents=True, exist_ok=True)
         self.path = self.directory / f"{stack.port}.json"
-        record = {"pid": os.getpid(), "awsEndpointUrl": stack.endpoint_url, "url": stack.url}
+        record = {
+            "pid": os.getpid(),
+            "awsEndpointUrl": stack.endpoint_url,
+            "url": stack.url,
+            "eventBusName": stack.resources.get("event_bus", ""),
+        }
         self.path.write_text(json.dumps(record) + "\n", encoding="utf-8")
 
     def stop(self) -> None:

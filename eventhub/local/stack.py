@@ -191,7 +191,7 @@ class LocalStack:
             pass
 
     def _create_resources(self) -> dict[str, str]:
-        clients = {name: self.client(name) for name in ("dynamodb", "s3", "sqs", "scheduler")}
+        clients = {name: self.client(name) for name in ("dynamodb", "s3", "sqs", "scheduler", "events")}
         existing = clients["dynamodb"].list_tables().get("TableNames", [])
         if self.names.table in existing:  # an external endpoint that already has them
             self._created = False
@@ -202,6 +202,7 @@ class LocalStack:
                 "bucket": self.names.bucket,
                 "spill_queue_url": queue,
                 "schedule_group": self.names.schedule_group,
+                "event_bus": self.names.event_bus,
             }
         self._created = True
         return create_all(clients, self.names)
@@ -233,6 +234,7 @@ class LocalStack:
             "REGISTRY_TABLE_NAME": self.resources["registry"],
             "BUCKET_NAME": self.resources["bucket"],
             "SPILL_QUEUE_URL": self.resources["spill_queue_url"],
+            "EVENT_BUS_NAME": self.resources["event_bus"],
             **artifact_limits(self.config),
             "POWERTOOLS_TRACE_DISABLED": "1",
             "POWERTOOLS_METRICS_NAMESPACE": os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "EventHub"),

@@ -110,8 +110,16 @@ class ApiKey(_Model):
         return self.key_hash or hash_api_key(self.key or "")
 
 
+class ForwardingConfig(_Model):
+    """Stack settings of the event bus every stored event is published to."""
+
+    enabled: bool = True
+    archive_days: int = Field(default=30, ge=0)  # 0: no archive (no replay)
+
+
 class HubConfig(_Model):
     connections: list[Connection] = Field(default_factory=list)
+    forwarding: ForwardingConfig = Field(default_factory=ForwardingConfig)
     api_keys: list[ApiKey] = Field(default_factory=list)
     allow_loopback_artifacts: bool = False
     max_artifact_bytes: int = Field(default=5 * 1024**3, ge=1)

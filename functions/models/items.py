@@ -24,6 +24,19 @@ COPIER_STREAM_FILTER: dict[str, Any] = {
     "eventName": ["INSERT", "MODIFY"],
     "dynamodb": {"NewImage": {PENDING_ARTIFACTS_ATTRIBUTE: {"N": [{"anything-but": ["0"]}]}}},
 }
+# The publisher: each new event, and the modify that ends an event's copies (pending back to 0).
+PUBLISHER_STREAM_FILTERS: tuple[dict[str, Any], ...] = (
+    {"eventName": ["INSERT"], "dynamodb": {"NewImage": {schema.KIND_ATTRIBUTE: {"S": [EVENT_KIND]}}}},
+    {
+        "eventName": ["MODIFY"],
+        "dynamodb": {
+            "NewImage": {
+                schema.KIND_ATTRIBUTE: {"S": [EVENT_KIND]},
+                PENDING_ARTIFACTS_ATTRIBUTE: {"N": ["0"]},
+            }
+        },
+    },
+)
 AGGREGATOR_STREAM_FILTER: dict[str, Any] = {
     "eventName": ["INSERT"],
     "dynamodb": {"NewImage": {schema.KIND_ATTRIBUTE: {"S": [EVENT_KIND]}}},

@@ -53,6 +53,8 @@ class HubFunctions(Construct):
         self.poller = self._function(c.POLLER)
         self.copier = self._function(c.COPIER)
         self.aggregator = self._function(c.AGGREGATOR)
+        # The bus's publisher, unless the stack config turns forwarding off.
+        self.publisher = self._function(c.PUBLISHER) if config.forwarding.enabled else None
         self._grant_event_store(store)
         # The connection items for the functions that act for a connection, key items for the query.
         for function in (self.intake, self.poller, self.copier):
@@ -69,6 +71,7 @@ class HubFunctions(Construct):
             c.POLLER.name: self.poller,
             c.COPIER.name: self.copier,
             c.AGGREGATOR.name: self.aggregator,
+            **({c.PUBLISHER.name: self.publisher} if self.publisher is not None else {}),
         }
 
     def _function(self, spec: c.FunctionSpec) -> lambda_.Function:

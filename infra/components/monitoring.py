@@ -64,6 +64,7 @@ class Monitoring(Construct):
         copier: lambda_.Function,
         aggregator: lambda_.Function,
         api: apigw.RestApi,
+        publisher: lambda_.Function | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self.stack_name = Stack.of(self).stack_name
@@ -85,6 +86,12 @@ class Monitoring(Construct):
             "The copier is falling behind the table's stream: presigned result URLs may expire before "
             "they are copied.",
         )
+        if publisher is not None:
+            self._iterator_age_alarm(
+                "PublisherIteratorAge",
+                publisher,
+                "The publisher is falling behind the table's stream: consumers of the bus get events late.",
+            )
         self.dashboard = self._dashboard(functions, queues, intake, api)
 
     def _metric(self, name: str) -> cw.Metric:

@@ -1,4 +1,5 @@
-"""Lambda consumers of the events table's stream: the artifact copier and the aggregator.
+"""Lambda consumers of the events table's stream: the artifact copier, the aggregator and the
+publisher (forwarding to the hub's EventBridge bus).
 
 Both report batch item failures, bisect a failing batch, retry a bounded number of times and
 then send the failed records' coordinates to an SQS on-failure destination. Event filters keep
@@ -7,17 +8,19 @@ each function's invocations to the records it acts on.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from aws_cdk import Duration
+from aws_cdk import Duration, Stack
 from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_events as events
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_sqs as sqs
 from cdk_nag import NagPackSuppression, NagSuppressions
 from constructs import Construct
 
-from functions.models.items import AGGREGATOR_STREAM_FILTER, COPIER_STREAM_FILTER
+from functions.models.items import AGGREGATOR_STREAM_FILTER, COPIER_STREAM_FILTER, PUBLISHER_STREAM_FILTERS
 from infra import constants as c
 from infra.components.queues import terminal_queue
 
@@ -34,7 +37,7 @@ def _consume_stream(
     function: lambda_.Function,
     table: dynamodb.ITable,
     failures: sqs.IQueue,
-    pattern: dict[str, Any],
+    patterns: Sequence[dict[str, Any]],
     batch_size: int,
     retry_attempts: int,
     max_record_age: Duration,
@@ -50,7 +53,7 @@ def _consume_stream(
         retry_attempts=retry_attempts,
         max_record_age=max_record_age,
         on_failure=sources.SqsDlq(failures),
-        filters=[lambda_.FilterCriteria.filter(pattern)],
+        filters=[lambda_.FilterCriteria.filter(pattern) for pattern in patterns],
     )
     function.add_event_source(source)
     NagSuppressions.add_resource_suppressions(
@@ -81,7 +84,7 @@ class ArtifactCopier(Construct):
             function=copier,
             table=table,
             failures=self.failures,
-            pattern=COPIER_FILTER,
+            patterns=[COPIER_FILTER],
             batch_size=c.COPIER_BATCH_SIZE,
             retry_attempts=c.COPIER_RETRY_ATTEMPTS,
             max_record_age=c.COPIER_MAX_RECORD_AGE,
@@ -101,9 +104,50 @@ class Aggregator(Construct):
             function=aggregator,
             table=table,
             failures=self.failures,
-            pattern=AGGREGATOR_FILTER,
+            patterns=[AGGREGATOR_FILTER],
             batch_size=c.AGGREGATOR_BATCH_SIZE,
             retry_attempts=c.AGGREGATOR_RETRY_ATTEMPTS,
             max_record_age=c.AGGREGATOR_MAX_RECORD_AGE,
             batching_window=c.AGGREGATOR_BATCHING_WINDOW,
+        )
+
+
+class Forwarding(Construct):
+    """The hub's event bus (with an archive for replays) and its publisher on the table's stream.
+
+    Routing is the consumers' own EventBridge rules on this bus; the publisher may only put."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        publisher: lambda_.Function,
+        table: dynamodb.ITable,
+        archive_days: int,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        stack = Stack.of(self)
+        self.bus = events.EventBus(self, "Bus", event_bus_name=f"{stack.stack_name}-events")
+        if archive_days:
+            self.bus.archive(
+                "Archive",
+                archive_name=f"{stack.stack_name}-events",
+                description="every entry the hub published, for consumers' replays",
+                event_pattern=events.EventPattern(account=[stack.account]),
+                retention=Duration.days(archive_days),
+            )
+        self.bus.grant_put_events_to(publisher)
+        publisher.add_environment("EVENT_BUS_NAME", self.bus.event_bus_name)
+        self.failures = terminal_queue(self, "Failures", holds="stream records the publisher failed on")
+        self.source = _consume_stream(
+            self,
+            function=publisher,
+            table=table,
+            failures=self.failures,
+            patterns=list(PUBLISHER_STREAM_FILTERS),
+            batch_size=c.PUBLISHER_BATCH_SIZE,
+            retry_attempts=c.PUBLISHER_RETRY_ATTEMPTS,
+            max_record_age=c.PUBLISHER_MAX_RECORD_AGE,
+            batching_window=c.PUBLISHER_BATCHING_WINDOW,
         )

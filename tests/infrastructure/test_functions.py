@@ -16,6 +16,7 @@ HANDLERS = {
     "Poller": "functions.handlers.poller.handler",
     "Copier": "functions.handlers.copier.handler",
     "Aggregator": "functions.handlers.aggregator.handler",
+    "Publisher": "functions.handlers.publisher.handler",
 }
 WRITE_ACTIONS = {
     "dynamodb:PutItem",
@@ -32,7 +33,7 @@ def _function(synthesized: Synthesized, name: str) -> dict:
     return synthesized.resources[function_id(synthesized, name)]["Properties"]
 
 
-def test_the_stack_has_exactly_the_five_functions(synthesized: Synthesized) -> None:
+def test_the_stack_has_exactly_the_six_functions(synthesized: Synthesized) -> None:
     # When the handlers of the synthesized stack's functions are read
     handlers = sorted(
         f["Properties"]["Handler"] for f in synthesized.of_type("AWS::Lambda::Function").values()
@@ -205,6 +206,7 @@ EXPECTED_ACTIONS = {
     "Copier": {"dynamodb:GetItem", "dynamodb:UpdateItem", "s3:GetObject", "s3:PutObject",
                "s3:AbortMultipartUpload", "s3:DeleteObject", "s3:ListBucketMultipartUploads",
                "sqs:SendMessage"},
+    "Publisher": {"events:PutEvents", "sqs:SendMessage"},
     "Aggregator": {"dynamodb:BatchGetItem", "dynamodb:UpdateItem", "dynamodb:PutItem",
                    "dynamodb:ConditionCheckItem", "sqs:SendMessage"},
 }  # fmt: skip
@@ -224,10 +226,10 @@ def test_each_role_holds_exactly_the_actions_its_code_calls(synthesized: Synthes
     # When a function's role is read, less the platform's log and trace actions
     actions = actions_of(role_statements(synthesized, name)) - PLATFORM_ACTIONS
     # And less the stream reads of the stream consumers and the failure destination's queue lookups
-    if name in ("Copier", "Aggregator"):
+    if name in ("Copier", "Aggregator", "Publisher"):
         assert actions >= STREAM_READ_ACTIONS
         actions -= STREAM_READ_ACTIONS
-    if name in ("Poller", "Copier", "Aggregator"):
+    if name in ("Poller", "Copier", "Aggregator", "Publisher"):
         actions -= DESTINATION_ACTIONS
     # Then what is left is exactly what the function's code calls
     assert actions == EXPECTED_ACTIONS[name]
@@ -238,14 +240,14 @@ def test_every_setting_a_function_reads_is_set_on_every_function(synthesized: Sy
     read = set(re.findall(r'environ\.get\("([A-Z_]+)"', (ROOT / "functions" / "settings.py").read_text()))
     read |= {"STACK_NAME"}
     optional = {"ALLOW_LOOPBACK_ARTIFACTS", "REGISTRY_CACHE_SECONDS"}  # local runs; a default
-    only_poller = {"SPILL_QUEUE_URL"}
+    only = {"SPILL_QUEUE_URL": "Poller", "EVENT_BUS_NAME": "Publisher"}
     assert read >= {"TABLE_NAME", "BUCKET_NAME", "REGISTRY_TABLE_NAME", "RETENTION_DAYS"}
     # Then each function's template environment sets them
     for name in HANDLERS:
         # When each function's template environment is read
         env = _function(synthesized, name)["Environment"]["Variables"]
-        # Then it sets them all (the spill queue's on the poller only)
-        wanted = read - optional - (set() if name == "Poller" else only_poller)
+        # Then it sets them all (the spill queue's on the poller, the bus's on the publisher only)
+        wanted = read - optional - {var for var, owner in only.items() if owner != name}
         assert wanted <= set(env), (name, wanted - set(env))
         assert env["STACK_NAME"] == "EventHub"
 
@@ -288,7 +290,7 @@ def test_secrets_are_readable_only_under_the_prefix_by_the_functions_that_use_th
     # prefix, so a connection added at run time needs no new grant; no other function reads any
     assert _secret_names(role_statements(synthesized, "Intake")) == {"eventhub/*"}
     assert _secret_names(role_statements(synthesized, "Poller")) == {"eventhub/*"}
-    for name in ("Query", "Copier", "Aggregator"):
+    for name in ("Query", "Copier", "Aggregator", "Publisher"):
         assert _secret_names(role_statements(synthesized, name)) == set(), name
 
 
@@ -315,6 +317,10 @@ def test_stack_outputs_name_what_operators_and_the_cli_need(synthesized: Synthes
         "PollerFunctionName",
         "CopierFunctionName",
         "AggregatorFunctionName",
+        "PublisherFunctionName",
+        "PublisherDlqQueueUrl",
+        "EventBusName",
+        "EventBusArn",
     } == set(synthesized.outputs)
     # And the function name and table name outputs refer to their resources
     assert synthesized.outputs["CopierFunctionName"]["Value"] == {

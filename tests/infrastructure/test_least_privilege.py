@@ -31,7 +31,7 @@ from eventhub.local.signing import sign
 from eventhub.local.streams.dispatcher import StreamDispatcher
 from eventhub.local.streams.subscriptions import Subscription, local_subscriptions
 from functions.adapters import factory
-from functions.handlers import aggregator, copier, intake, poller, query
+from functions.handlers import aggregator, copier, intake, poller, publisher, query
 from functions.logic.copying.deps import RetryPolicy
 from functions.models.config import HubConfig, Provider
 from tests.conftest import EVENTS_DIR, FakeContext, sensitive, use_config
@@ -47,10 +47,11 @@ SECRET_NAMES = {
     "eventhub/klavi-iam/secret-key": KLAVI_SECRET,
     "eventhub/vai-iam/api-key": VAI_SECRET,
 }
-FUNCTIONS = ("Intake", "Query", "Poller", "Copier", "Aggregator")
-STEPS = ("webhook", "poll", "copy", "count", "serve")
+FUNCTIONS = ("Intake", "Query", "Poller", "Copier", "Aggregator", "Publisher")
+STEPS = ("webhook", "poll", "copy", "count", "serve", "publish")
 # The step that needs each function: removing one of its actions must break this step.
-STEP_OF = {"Intake": "webhook", "Poller": "poll", "Copier": "copy", "Aggregator": "count", "Query": "serve"}
+STEP_OF = {"Intake": "webhook", "Poller": "poll", "Copier": "copy", "Aggregator": "count", "Query": "serve",
+           "Publisher": "publish"}  # fmt: skip
 
 
 def policy_document(statements: list[dict[str, Any]], without: str | None = None) -> dict[str, Any]:
@@ -179,12 +180,20 @@ def hub(
         "apiKeys": [{"tenantId": "acme", "keyHash": hashlib.sha256(API_KEY.encode()).hexdigest()}],
     }
     use_config(lambda_env, HubConfig.model_validate(config), monkeypatch)
+    # A consumer: a rule on the hub's bus with an SQS queue as its target
+    queue = lambda_env["sqs"].create_queue(QueueName="consumer")["QueueUrl"]
+    arn = lambda_env["sqs"].get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]
+    bus, rule = lambda_env["event_bus"], {"source": [{"prefix": "eventhub."}]}
+    lambda_env["events"].put_rule(Name="all", EventBusName=bus, EventPattern=json.dumps(rule))
+    lambda_env["events"].put_targets(
+        Rule="all", EventBusName=bus, Targets=[{"Id": "q", "Arn": arn["QueueArn"]}]
+    )
     monkeypatch.setattr(copier, "RETRY_POLICY", RetryPolicy(attempts=2, base_delay=0))
     secrets = boto3.client("secretsmanager")
     for name, value in SECRET_NAMES.items():
         secrets.create_secret(Name=name, SecretString=value)
     factory.reset()
-    return {**lambda_env, "klavi": klavi, "vai": vai}
+    return {**lambda_env, "klavi": klavi, "vai": vai, "consumer_queue": queue}
 
 
 def make_roles(
@@ -230,6 +239,7 @@ class Flow:
             "copy": self.copy,
             "count": self.count,
             "serve": self.serve,
+            "publish": self.publish,
         }
         self.stream_delivered = False
         for name, step in steps.items():
@@ -275,7 +285,8 @@ class Flow:
 
         def invoke(handler: str, event: dict[str, Any]) -> Any:
             with self.roles.acting_as(function):
-                return (copier if function == "Copier" else aggregator).handler(event, FakeContext())
+                handlers = {"Copier": copier, "Aggregator": aggregator, "Publisher": publisher}
+                return handlers[function].handler(event, FakeContext())
 
         dispatcher.attach(streams, arn, invoke, lambda sub, message: given_up.append(message))
         return dispatcher.poll_once() > 0 and not given_up
@@ -284,6 +295,19 @@ class Flow:
         delivered = self._dispatch(next(s for s in local_subscriptions() if s.name == "copier"), "Copier")
         listed = self.roles.client("s3").list_objects_v2(Bucket=self.hub["bucket"]).get("Contents", [])
         return delivered and any(o["Key"].startswith("artifacts/acme/klavi/") for o in listed)
+
+    def publish(self) -> bool:
+        # Every stored event, and the Klavi event's copied file, reach a consumer's queue
+        delivered = self._dispatch(
+            next(s for s in local_subscriptions() if s.name == "publisher"), "Publisher"
+        )
+        sqs, bodies = self.roles.client("sqs"), []
+        for _ in range(5):
+            answer = sqs.receive_message(QueueUrl=self.hub["consumer_queue"], MaxNumberOfMessages=10)
+            bodies += [json.loads(m["Body"]) for m in answer.get("Messages", [])]
+        kinds = sorted(b["detail-type"] for b in bodies if b["source"] == "eventhub.artifact")
+        events = {b["detail"]["id"] for b in bodies if b["source"] != "eventhub.artifact"}
+        return delivered and len(events) == 3 and kinds == ["artifact.copied"]
 
     def count(self) -> bool:
         return self._dispatch(next(s for s in local_subscriptions() if s.name == "aggregator"), "Aggregator")
@@ -340,6 +364,7 @@ REMOVED = [
     ("Query", "dynamodb:Query"),
     ("Query", "dynamodb:BatchGetItem"),
     ("Query", "s3:GetObject"),  # the large payload, served inline
+    ("Publisher", "events:PutEvents"),
 ]
 
 

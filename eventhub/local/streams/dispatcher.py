@@ -134,4 +134,5 @@ def local_services(stack: LocalStack) -> list[Any]:
     """The stream dispatcher, and the note local commands (``make recopy``) use to find this stack."""
     from eventhub.local.recopy import StackAddress
 
-    return [StreamDispatcher(), StackAddress()]
+    forwarding = stack.config.forwarding.enabled if stack.config is not None else True
+    return [StreamDispatcher(local_subscriptions(forwarding=forwarding)), StackAddress()]

@@ -7,10 +7,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from functions.models.items import AGGREGATOR_STREAM_FILTER, COPIER_STREAM_FILTER
+from functions.models.items import AGGREGATOR_STREAM_FILTER, COPIER_STREAM_FILTER, PUBLISHER_STREAM_FILTERS
 
 COPIER_HANDLER = "functions.handlers.copier.handler"
 AGGREGATOR_HANDLER = "functions.handlers.aggregator.handler"
+PUBLISHER_HANDLER = "functions.handlers.publisher.handler"
 
 
 @dataclass(frozen=True)
@@ -28,9 +29,18 @@ class Subscription:
     on_failure_queue: str | None = None
 
 
-def local_subscriptions() -> list[Subscription]:
-    """The stack's stream consumers, with the stack's batch sizes and retry limits."""
-    return [
+def local_subscriptions(*, forwarding: bool = True) -> list[Subscription]:
+    """The stack's stream consumers, with the stack's batch sizes and retry limits (the
+    publisher only while ``forwarding.enabled``)."""
+    publisher = Subscription(
+        name="publisher",
+        handler=PUBLISHER_HANDLER,
+        filters=PUBLISHER_STREAM_FILTERS,
+        batch_size=100,
+        max_retry_attempts=5,
+        on_failure_queue="eventhub-publisher-failures",
+    )
+    consumers = [
         Subscription(
             name="copier",
             handler=COPIER_HANDLER,
@@ -48,3 +58,4 @@ def local_subscriptions() -> list[Subscription]:
             on_failure_queue="eventhub-aggregator-failures",
         ),
     ]
+    return [*consumers, publisher] if forwarding else consumers
