@@ -134,7 +134,11 @@ class HubFunctions(Construct):
         # Poller: events (conditional puts; a batch get of a page's ids skips those already
         # stored), checkpoints and leases (conditional put, delete).
         table.grant(
-            self.poller, "dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:DeleteItem"
+            self.poller,
+            "dynamodb:PutItem",
+            "dynamodb:GetItem",
+            "dynamodb:BatchGetItem",
+            "dynamodb:DeleteItem",
         )
         self._grant_objects(self.poller, objects, "s3:PutObject", "s3:DeleteObject")
         # Copier: reads an event and marks its artifacts; streams each file into a multipart
