@@ -25,6 +25,7 @@ from aws_lambda_powertools.utilities import parameters
 from botocore.config import Config as BotoConfig
 from moto.core import enable_iam_authentication
 
+from eventhub.demo import KlaviFake, VaiFake
 from eventhub.local.gateway import ROUTES, find_route, proxy_event
 from eventhub.local.signing import sign
 from eventhub.local.streams import StreamDispatcher, Subscription, local_subscriptions
@@ -33,7 +34,6 @@ from functions.handlers import aggregator, copier, intake, poller, query
 from functions.logic.copying.deps import RetryPolicy
 from functions.models.config import Provider
 from tests.conftest import EVENTS_DIR, FakeContext, sensitive
-from tests.fakes import KlaviFake, VaiFake
 from tests.infrastructure.template import Synthesized, role_statements
 
 EXTEND_SECRET = "wss_least_privilege_extend_secret"
