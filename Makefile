@@ -10,7 +10,7 @@ PYTEST_WORKERS ?= 4
 export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: lock run test test-future test-fast browser lint format synth cdk-app deploy bench bench-quick send poll recopy rebuild-counters clean
+.PHONY: lock run demo test test-future test-fast browser lint format synth cdk-app deploy bench bench-quick send poll recopy rebuild-counters clean
 
 # The functions' run-time dependencies come from infra/requirements.lock (hash-checked), the same
 # pins the Lambda bundle installs; the dev tools are then installed around them, held to those pins.
@@ -27,6 +27,9 @@ lock: $(STAMP) ## re-resolve the functions' run-time dependencies into infra/req
 
 run: $(STAMP) ## start the local stack on http://127.0.0.1:$(PORT)
 	$(BIN)/python -m eventhub.local --config $(CONFIG) --port $(PORT)
+
+demo: $(STAMP) ## the local stack plus simulated providers: webhooks, polls, copies and aggregates within a minute
+	$(BIN)/python -m eventhub.demo.run --config $(CONFIG) --port $(PORT)
 
 browser: ## Debian's chromium for the console's browser tests: installed when missing and root can
 	@command -v chromium >/dev/null 2>&1 || { \

@@ -124,6 +124,7 @@ def _bare_puts(clients: dict[str, Any], table: str, items: list[dict[str, Any]])
 
 
 def _vai(quick: bool, clients: dict[str, Any], ids: dict[str, str]) -> list[Metric]:
+    from eventhub.demo import VaiFake
     from eventhub.local.resources import create_table
     from functions import jsonutil
     from functions.logic.polling import RunBudget, backfill, run_poll
@@ -131,7 +132,6 @@ def _vai(quick: bool, clients: dict[str, Any], ids: dict[str, str]) -> list[Metr
     from functions.models.event import format_timestamp
     from functions.models.items import to_item
     from functions.providers import vai as vai_provider
-    from tests.fakes import VaiFake
 
     count = VAI_EVENTS[quick]
     run_start = datetime.now(UTC).replace(microsecond=0)
@@ -187,10 +187,10 @@ def _vai(quick: bool, clients: dict[str, Any], ids: dict[str, str]) -> list[Metr
 
 
 def _klavi(quick: bool, clients: dict[str, Any], ids: dict[str, str]) -> list[Metric]:
+    from eventhub.demo import KlaviFake
+    from eventhub.demo.klavi import DEFAULT_ARTIFACT_BASE
     from functions.logic.polling import RunBudget, run_poll
     from functions.models.config import HubConfig
-    from tests.fakes import KlaviFake
-    from tests.fakes.klavi import DEFAULT_ARTIFACT_BASE
 
     count = KLAVI_EVENTS[quick]
     with KlaviFake("bench-klavi-key", artifact_base=DEFAULT_ARTIFACT_BASE) as fake:

@@ -56,10 +56,14 @@ metrics.set_default_dimensions(stack=STACK)
 
 def count_by_source(name: str, source: str, value: float = 1) -> None:
     """``name`` once more with a ``source`` dimension beside ``service`` and ``stack``: the
-    dashboard's ingest lines per provider. The plain metric stays what alarms read."""
-    if value <= 0:
-        return
+    dashboard's ingest lines per provider. The plain metric stays what alarms read.
+    ``POWERTOOLS_METRICS_DISABLED`` silences it like the other metrics (Powertools'
+    ``single_metric`` does not look at that switch itself)."""
     from aws_lambda_powertools.metrics import MetricUnit, single_metric
+    from aws_lambda_powertools.metrics.functions import is_metrics_disabled
+
+    if value <= 0 or is_metrics_disabled():
+        return
 
     dimensions = {"service": SERVICE, "stack": STACK}
     with single_metric(

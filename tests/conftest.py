@@ -55,6 +55,7 @@ DATE_SENSITIVE = (
     "tests/integration/polling/",
     "tests/integration/query/",
     "tests/integration/artifacts/test_local_stack.py",
+    "tests/integration/test_demo.py",
     "tests/integration/test_intake.py",
     "tests/integration/test_load_nothing_lost.py",
     "tests/integration/test_retention.py",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Sequence
 from importlib.metadata import version
 from pathlib import Path
@@ -11,6 +12,9 @@ from packaging.requirements import Requirement
 from infra import constants as c
 from infra.bundling import LocalPipBundler, locked_versions, runtime_requirements, source_hash
 
+# The repository's packages that stay out of the Lambda asset (eventhub: the local runtime, the
+# simulated providers of `make demo`, the CLI).
+LOCAL_ONLY = frozenset({"eventhub", "tests", "bench", "infra"})
 LOCK_LINES = "pydantic==2.7.0 \\\n    --hash=sha256:" + "0" * 64 + "\n"
 
 
@@ -163,6 +167,23 @@ def test_the_bundled_sources_exist_in_the_repository() -> None:
     for relative in c.BUNDLED_SOURCES:
         # Then each exists in the repository
         assert (c.ROOT / relative).exists(), relative
+
+
+def test_the_bundled_code_imports_nothing_that_is_left_out_of_the_bundle() -> None:
+    # Given every module of the bundled sources
+    bundled = {Path(relative).parts[0] for relative in c.BUNDLED_SOURCES}
+    modules = [path for relative in c.BUNDLED_SOURCES for path in (c.ROOT / relative).rglob("*.py")]
+    # When their imports are read
+    outside = []
+    for path in modules:
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            outside += [f"{path.relative_to(c.ROOT)}: {n}" for n in names if n.split(".")[0] in LOCAL_ONLY]
+    # Then none is of the repository's local-only packages (the local runtime, the demo, tests)
+    assert modules and bundled.isdisjoint(LOCAL_ONLY)
+    assert outside == []
 
 
 def test_pip_platform_matches_the_lambda_architecture_and_runtime() -> None:

@@ -25,6 +25,7 @@ from aws_lambda_powertools.utilities import parameters
 from botocore.config import Config as BotoConfig
 from moto.core import enable_iam_authentication
 
+from eventhub.demo import KlaviFake, VaiFake
 from eventhub.local.proxy_events import proxy_event
 from eventhub.local.routes import ROUTES, find_route
 from eventhub.local.signing import sign
@@ -35,7 +36,6 @@ from functions.handlers import aggregator, copier, intake, poller, publisher, qu
 from functions.logic.copying.deps import RetryPolicy
 from functions.models.config import HubConfig, Provider
 from tests.conftest import EVENTS_DIR, FakeContext, sensitive, use_config
-from tests.fakes import KlaviFake, VaiFake
 from tests.infrastructure.template import Synthesized, role_statements
 
 EXTEND_SECRET = "wss_least_privilege_extend_secret"

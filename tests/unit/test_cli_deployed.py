@@ -272,8 +272,8 @@ def test_backfill_reads_a_vai_window_into_the_deployed_table_with_a_secrets_mana
     aws: dict[str, Any], tmp_path: Path
 ) -> None:
     # Given a VAI events API whose key is a Secrets Manager secret, and an AWS config naming it
+    from eventhub.demo.vai import VaiFake
     from functions.models.event import utcnow
-    from tests.fakes.vai import VaiFake
 
     boto3.client("secretsmanager").create_secret(Name="eventhub/vai-prod/api-key", SecretString="vai-key-1")
     with VaiFake(api_key="vai-key-1") as fake:

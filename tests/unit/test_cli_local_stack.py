@@ -168,9 +168,9 @@ def test_a_wrong_key_is_refused(stack: Any) -> None:
 
 def test_backfill_reads_a_vai_window_into_the_running_stack(tmp_path: Any) -> None:
     # Given a VAI events API with events two to three hours ago, and a stack polling it
+    from eventhub.demo.vai import VaiFake
     from eventhub.local.stack import LocalStack
     from functions.models.event import utcnow
-    from tests.fakes.vai import VaiFake
 
     document = json.loads(LOCAL_CONFIG.read_text())
     vai = next(c for c in document["connections"] if c["id"] == "vai-pull")

@@ -32,3 +32,16 @@ def test_nothing_is_emitted_for_zero(capsys: pytest.CaptureFixture[str]) -> None
     count_by_source("EventsStored", "vai", 0)
     # Then no metric blob is emitted
     assert _emf_blobs(capsys.readouterr().out) == []
+
+
+def test_nothing_is_emitted_when_metrics_are_disabled(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given Powertools' switch for metrics turned off (what `make poll` and `make demo` do)
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
+
+    # When a stored event is counted under its source
+    count_by_source("EventsStored", "klavi")
+
+    # Then no metric blob is printed
+    assert _emf_blobs(capsys.readouterr().out) == []

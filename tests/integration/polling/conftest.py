@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 
+from eventhub.demo import ExaFake, KlaviFake, VaiFake
+from eventhub.demo.klavi import DEFAULT_ARTIFACT_BASE
 from functions.adapters.blob_store import BlobStore
 from functions.adapters.event_store import EventStore
 from functions.adapters.http_client import HttpClient, RetryPolicy
@@ -16,8 +18,6 @@ from functions.adapters.spill import SpillQueue
 from functions.logic.polling import PollServices, RunBudget, run_poll
 from functions.models.config import HubConfig
 from tests.conftest import sensitive
-from tests.fakes import ExaFake, KlaviFake, VaiFake
-from tests.fakes.klavi import DEFAULT_ARTIFACT_BASE
 
 KLAVI_KEY = "klavi-test-secret-key-1"
 VAI_KEY = "vai-test-api-key-1"

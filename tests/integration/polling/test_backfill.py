@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from eventhub.demo import VaiFake
 from functions.logic.polling import PollServices, RunBudget, RunOutcome, backfill
 from functions.models.event import format_timestamp
-from tests.fakes import VaiFake
 from tests.integration.polling.conftest import poll_config, stored_source_ids
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)

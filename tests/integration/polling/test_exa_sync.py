@@ -6,12 +6,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from eventhub.demo import ExaFake
 from eventhub.local.signing import sign
 from functions.adapters.secrets import SecretResolver
 from functions.logic.intake import receive_webhook
 from functions.logic.polling import MalformedPage, PollServices, RunOutcome
 from functions.models.event import format_timestamp
-from tests.fakes import ExaFake
 from tests.integration.polling.conftest import poll_config, run, stored_source_ids
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)

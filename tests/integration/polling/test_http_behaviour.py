@@ -6,11 +6,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from eventhub.demo import VaiFake
 from functions.adapters.http_client import HttpClient
 from functions.errors import ProviderAuthFailed, ProviderError, ProviderUnavailable
 from functions.logic.polling import PollServices, RunOutcome
 from functions.models.event import format_timestamp
-from tests.fakes import VaiFake
 from tests.integration.polling.conftest import Sleeps, make_http, poll_config, run, stored_source_ids
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)

@@ -11,6 +11,7 @@ import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from eventhub.demo import VaiFake
 from eventhub.local.stack import LocalStack
 from functions.adapters.blob_store import BlobStore
 from functions.adapters.event_store import EventStore
@@ -18,7 +19,6 @@ from functions.adapters.secrets import SecretResolver
 from functions.logic.polling import PollServices, RunBudget, RunOutcome, run_poll
 from functions.models.event import format_timestamp, utcnow
 from tests.conftest import ROOT
-from tests.fakes import VaiFake
 from tests.integration.polling.conftest import Sleeps, make_http, poll_config, stored_source_ids
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from eventhub.demo import KlaviFake
 from functions.adapters.event_store import EventStore
 from functions.errors import ProviderAuthFailed, StoreUnavailable
 from functions.logic.polling import (
@@ -19,7 +20,6 @@ from functions.logic.polling import (
     restore_spilled,
 )
 from functions.models.event import event_id_for
-from tests.fakes import KlaviFake
 from tests.integration.polling.conftest import TENANT, poll_config, run, stored_source_ids
 
 

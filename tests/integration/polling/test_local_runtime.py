@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from eventhub.demo import VaiFake
 from eventhub.local import poll
 from eventhub.local.scheduler import HANDLER, PollScheduler, running_stack_endpoint
 from eventhub.local.stack import LocalStack
@@ -17,7 +18,6 @@ from functions.handlers.poller import handler
 from functions.models.config import HubConfig
 from functions.models.event import format_timestamp
 from tests.conftest import EVENTS_DIR, use_config
-from tests.fakes import VaiFake
 from tests.integration.polling.conftest import poll_config, stored_source_ids
 
 

@@ -9,10 +9,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from eventhub.demo import VaiFake
 from functions.errors import ProviderAuthFailed, ProviderUnavailable
 from functions.logic.polling import MalformedPage, PollServices, RunOutcome
 from functions.models.event import event_id_for, format_timestamp
-from tests.fakes import VaiFake
 from tests.integration.polling.conftest import TENANT, poll_config, run, stored_source_ids
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)

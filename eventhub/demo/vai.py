@@ -8,8 +8,8 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from eventhub.demo.base import FakeProvider, Reply, Request
 from functions.models.event import parse_timestamp
-from tests.fakes.base import FakeProvider, Reply, Request
 
 EVENTS_PATH = "/api/v1/events"
 EVENT_TYPES = ("schedule.fired", "automation_run.completed", "action_run.failed", "decision.made")

@@ -14,8 +14,8 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from eventhub.demo.base import FakeProvider, Reply, Request
 from functions.models.event import parse_timestamp
-from tests.fakes.base import FakeProvider, Reply, Request
 
 EVENTS_PATH = "/v0/events"
 EVENT_TYPES = (

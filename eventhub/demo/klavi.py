@@ -7,7 +7,7 @@ from collections import deque
 from datetime import UTC, datetime
 from typing import Any
 
-from tests.fakes.base import FakeProvider, Reply, Request
+from eventhub.demo.base import FakeProvider, Reply, Request
 
 PULL_PATH = "/data/analysis/v1/events"
 RESULTS_PREFIX = "/results/"
