@@ -110,7 +110,7 @@ class DeployedStack:
             exit_code = EXIT_AUTH if "AccessDenied" in code else EXIT_FAILURE
             raise CliError(f"cannot invoke {name}: {error}", exit_code) from None
         except BotoCoreError as error:
-            raise CliError(f"cannot invoke {name}: {error}", _boto_exit(error)) from None
+            raise CliError(f"cannot invoke {name}: {error}", boto_exit(error)) from None
         body = answer["Payload"].read() if answer.get("Payload") is not None else b""
         try:
             result = json.loads(body or b"null")
@@ -142,7 +142,7 @@ class DeployedStack:
         return SecretResolver(fetch)
 
 
-def _boto_exit(error: Exception) -> int:
+def boto_exit(error: Exception) -> int:
     from botocore.exceptions import NoCredentialsError, NoRegionError, PartialCredentialsError
 
     if isinstance(error, NoCredentialsError | PartialCredentialsError | NoRegionError):

@@ -8,9 +8,12 @@ Exit codes: 0 success, 1 a failure of the hub or the network, 2 bad input (a bad
 time range, a 422 from the API), 3 missing or refused credentials (401), 4 not found (404).
 
 This package holds the typer ``app`` and its global options; the commands live by job:
-``events`` (events list|get|tail) and ``maintenance`` (backfill, replay, recopy, rebuild-counters),
-on top of ``target`` (which stack, which key), ``api_client`` (HTTP), ``time_options``
-(--from/--to), ``rendering`` (what is printed) and ``errors`` (exit codes).
+``events`` (events list|get|tail), ``maintenance`` (backfill, replay, recopy, rebuild-counters),
+and the registry's ``keys`` (create|list|revoke), ``connections`` (add|update|disable|enable|list)
+and ``config_apply`` (config apply), which write through ``registry_target`` (the registry, the
+schedules and the secrets of the local or deployed stack); on top of ``target`` (which stack,
+which key), ``api_client`` (HTTP), ``time_options`` (--from/--to), ``rendering`` (what is printed)
+and ``errors`` (exit codes).
 """
 
 from __future__ import annotations
@@ -22,8 +25,11 @@ import typer
 
 from eventhub.cli import maintenance
 from eventhub.cli.api_client import describe_error
+from eventhub.cli.config_apply import config_app
+from eventhub.cli.connections import connections_app
 from eventhub.cli.errors import EXIT_AUTH, EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_NOT_FOUND, CliError
 from eventhub.cli.events import events_app
+from eventhub.cli.keys import keys_app
 from eventhub.cli.maintenance import MAINTENANCE_MODULES, PASS_THROUGH
 from eventhub.cli.options import Options
 from eventhub.cli.target import DEFAULT_API_URL, DEFAULT_CONFIG, outputs_of_stack
@@ -46,12 +52,16 @@ __all__ = [
 
 app = typer.Typer(
     name="eventhub",
-    help="Operate the event hub: read events, follow them live, and run maintenance.",
+    help="Operate the event hub: read events, follow them live, manage keys and connections, "
+    "and run maintenance.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
 )
 app.add_typer(events_app, name="events")
+app.add_typer(keys_app, name="keys")
+app.add_typer(connections_app, name="connections")
+app.add_typer(config_app, name="config")
 app.command()(maintenance.backfill)
 app.command()(maintenance.replay)
 app.command(context_settings=PASS_THROUGH)(maintenance.recopy)

@@ -69,7 +69,7 @@ def _connection(config_path: Path, connection_id: str) -> dict[str, Any]:
     return found
 
 
-def _local_port(options: Options, command: str) -> int:
+def local_port(options: Options, command: str) -> int:
     """The port of the local stack the command works on (from --api-url, default 3000)."""
     url = options.api_url or DEFAULT_API_URL
     if not is_loopback(url):
@@ -107,7 +107,7 @@ def backfill(
     frm, to = time_range(start, end)
     assert frm is not None and to is not None
     deployed = options.deployed()
-    port = 0 if deployed is not None else _local_port(options, "backfill")
+    port = 0 if deployed is not None else local_port(options, "backfill")
     summary = run_backfill(
         options.config,
         connection,
@@ -244,7 +244,7 @@ def replay(ctx: typer.Context) -> None:
     if deployed is not None:
         lines, left = redrive_deployed(deployed, options.config)
     else:
-        port = _local_port(options, "replay")
+        port = local_port(options, "replay")
         with local_stack_store(options.config, port) as stack:
             lines, left = redrive_all(stack)
     for line in lines:
@@ -267,7 +267,7 @@ def recopy(
     if deployed is not None:
         _finish(recopy_deployed(deployed, event_id.strip().lower()))
         return
-    port = _local_port(options_of(ctx), "recopy")
+    port = local_port(options_of(ctx), "recopy")
     _finish(delegate("recopy", ["--event", event_id.strip().lower(), "--port", str(port), *ctx.args]))
 
 

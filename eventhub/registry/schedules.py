@@ -76,5 +76,24 @@ class Schedules:
         }
         (self.client.update_schedule if exists else self.client.create_schedule)(**params)
 
+    def exists(self, name: str) -> bool:
+        try:
+            self.client.get_schedule(GroupName=self.target.group, Name=name)
+        except self.client.exceptions.ResourceNotFoundException:
+            return False
+        return True
+
+    def ensure(self, connection: Connection) -> None:
+        """Create or update the schedule of a poll connection, whichever it needs."""
+        self.put(connection, exists=self.exists(connection.id))
+
     def delete(self, name: str) -> None:
         self.client.delete_schedule(GroupName=self.target.group, Name=name)
+
+    def remove(self, name: str) -> bool:
+        """Delete the schedule if there is one; False when there was none."""
+        try:
+            self.delete(name)
+        except self.client.exceptions.ResourceNotFoundException:
+            return False
+        return True
