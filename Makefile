@@ -68,11 +68,12 @@ synth: $(STAMP) ## write the CloudFormation template to cdk.out/ (STACK_CONFIG, 
 cdk-app: $(STAMP) ## what cdk.json runs: the CDK app in the project's virtualenv (created if missing)
 	@$(BIN)/python infra/app.py
 
-deploy: $(STAMP) ## cdk deploy with the pinned CLI (AWS credentials; STACK_CONFIG; CDK_FLAGS, e.g. --require-approval never)
+deploy: $(STAMP) ## cdk deploy with the pinned CLI, then apply the config to the registry (AWS credentials; STACK_CONFIG; CDK_FLAGS)
 	@test -x node_modules/.bin/cdk || npm ci --no-audit --no-fund
 	@node -e 'process.exit(+process.versions.node.split(".")[0] < 22 ? 1 : 0)' || \
 		echo "warning: Node.js $$(node --version) is past end of life for aws-cdk-lib; use Node 22 or newer" >&2
-	node_modules/.bin/cdk deploy $(CDK_FLAGS) -c config=$(or $(STACK_CONFIG_GIVEN),$(error $(NO_STACK_CONFIG)))
+	node_modules/.bin/cdk deploy $(CDK_FLAGS) --outputs-file cdk-outputs.json -c config=$(or $(STACK_CONFIG_GIVEN),$(error $(NO_STACK_CONFIG)))
+	$(BIN)/eventhub --stack-outputs cdk-outputs.json config apply $(STACK_CONFIG_GIVEN)
 
 send: $(STAMP) ## sign a sample with the current time and post it: make send SAMPLE=events/... CONNECTION=id
 	$(BIN)/python -m eventhub.local.send --config $(CONFIG) --port $(PORT) --sample $(SAMPLE) --connection $(CONNECTION)

@@ -134,3 +134,35 @@ def test_make_poll_names_the_poll_connections_when_given_an_unknown_one(
     # Then it fails and lists the ones that are
     assert code == 1
     assert "klavi-pull" in capsys.readouterr().err
+
+
+def test_a_poll_connection_scheduled_while_the_stack_runs_is_polled_and_stops_when_unscheduled(
+    vai: VaiFake, tmp_path: Path
+) -> None:
+    import time
+
+    from eventhub.local.stack import LocalStack
+    from functions.adapters.registry.items import ConnectionRecord
+    from functions.models.config import Connection, PollConfig, Provider
+
+    # Given a running local stack whose config polls nothing, and a VAI fake with events
+    vai.add_events(3, start=datetime.now(UTC) - timedelta(minutes=10))
+    config = _write_config(tmp_path / "hub.json", HubConfig())
+    with LocalStack(config) as stack:
+        # When a poll connection and its schedule are added, as `eventhub connections add` does
+        poll = PollConfig(base_url=vai.url, api_key=vai.api_key, every_seconds=1)
+        added = Connection(id="vai-late", provider=Provider.VAI, tenant_id="acme", poll=poll)
+        stack.registry_table().put_connection(ConnectionRecord(added))
+        stack.schedules().put(added, exists=False)
+        # Then the scheduler follows the group and polls it, without a restart
+        aws = {**stack.resources, "dynamodb": stack.client("dynamodb")}
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and not stored_source_ids(aws, "vai"):
+            time.sleep(0.2)
+        assert set(stored_source_ids(aws, "vai")) == vai.ids
+        # And once its schedule is removed, no further run starts
+        stack.schedules().delete("vai-late")
+        time.sleep(3)  # the scheduler reads the group every 2 s
+        served = len(vai.requests)
+        time.sleep(2.5)
+        assert len(vai.requests) == served
