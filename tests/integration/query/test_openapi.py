@@ -36,9 +36,15 @@ def test_the_document_names_every_route_its_parameters_and_the_resource_types() 
     ):
         assert set(paths[path]["get"]["responses"]) >= {"200", "401", "422"}, path
     names = {p["name"] for p in paths["/api/v1/events"]["get"]["parameters"]}
-    assert names == {"event_type", "resource_type", "resource_id", "from", "to", "limit", "offset", "cursor"}
+    assert names == {
+        "event_type", "resource_type", "resource_id", "from", "to", "limit", "offset", "cursor",
+        "source", "source_event_id",
+    }  # fmt: skip
     limit = next(p for p in paths["/api/v1/events"]["get"]["parameters"] if p["name"] == "limit")["schema"]
     assert (limit["minimum"], limit["maximum"], limit["default"]) == (1, 100, 100)
+    event = document["components"]["schemas"]["Event"]
+    assert {"source", "sourceEventId", "channel", "receivedAt"} <= set(event["required"])
+    assert document["components"]["schemas"]["Channel"]["enum"] == ["webhook", "poll"]
     kinds = document["components"]["schemas"]["ResourceType"]["enum"]
     assert {"action_run", "template", "classify_run", "webset", "analysis", "monitor"} <= set(kinds)
     schemes = document["components"]["securitySchemes"]
