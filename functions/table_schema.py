@@ -15,7 +15,8 @@ TTL_ATTRIBUTE = "expiresAt"
 KIND_ATTRIBUTE = "kind"
 
 # Attributes each index carries besides its keys: just what list filters need. Full items are
-# fetched with BatchGetItem, so a payload is written once, not once per index.
+# fetched with BatchGetItem, so a payload is written once, not once per index. The time index
+# also carries ``source``: the one index a ``source`` list walks (and its sub-minute edges count).
 _FILTER_ATTRIBUTES = ("tenantId", "eventType", "resourceType", "resourceId", "occurredAt")
 
 
@@ -29,7 +30,7 @@ class Index:
 
 CORRELATION_INDEX = Index("byCorrelation", "correlationKey")  # "{tenantId}#{correlationId}"
 RESOURCE_INDEX = Index("byResource", "resourceKey")  # "{tenantId}#{resourceType}#{resourceId}"
-TIME_INDEX = Index("byTime", "dayKey")  # "{tenantId}#{yyyy-mm-dd}"
+TIME_INDEX = Index("byTime", "dayKey", non_key_attributes=(*_FILTER_ATTRIBUTES, "source"))  # "{tenant}#{day}"
 TYPE_INDEX = Index("byType", "typeKey")  # "{tenantId}#{eventType}"
 
 INDEXES: tuple[Index, ...] = (CORRELATION_INDEX, RESOURCE_INDEX, TIME_INDEX, TYPE_INDEX)

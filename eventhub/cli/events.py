@@ -11,7 +11,7 @@ from typing import Annotated, Any
 import typer
 
 from eventhub.cli.api_client import ApiClient
-from eventhub.cli.errors import reported
+from eventhub.cli.errors import EXIT_BAD_INPUT, EXIT_NOT_FOUND, CliError, reported
 from eventhub.cli.options import options_of
 from eventhub.cli.rendering import err, event_line, events_table, out, print_event, print_json
 from eventhub.cli.time_options import time_range
@@ -22,6 +22,10 @@ EventTypeOpt = Annotated[str | None, typer.Option("--event-type", help="Only eve
 ResourceTypeOpt = Annotated[str | None, typer.Option("--resource-type", help="Only this kind of resource.")]
 ResourceIdOpt = Annotated[
     str | None, typer.Option("--resource-id", help="Only this resource (with its type).")
+]
+SourceOpt = Annotated[
+    str | None,
+    typer.Option("--source", help="Only events of this provider (klavi, exa, …); with --from/--to only."),
 ]
 FromOpt = Annotated[
     str | None, typer.Option("--from", help="From this time: ISO 8601, unix seconds, or a span ago (2h, 7d).")
@@ -37,6 +41,7 @@ def events_list(
     event_type: EventTypeOpt = None,
     resource_type: ResourceTypeOpt = None,
     resource_id: ResourceIdOpt = None,
+    source: SourceOpt = None,
     start: FromOpt = None,
     end: ToOpt = None,
     limit: Annotated[int, typer.Option(min=1, max=100, help="Events per page (1-100).")] = 20,
@@ -53,6 +58,7 @@ def events_list(
             event_type=event_type,
             resource_type=resource_type,
             resource_id=resource_id,
+            source=source,
             **{"from": frm, "to": to},
             limit=limit,
             offset=offset if cursor is None else None,
@@ -73,17 +79,40 @@ def events_list(
     err.print(f"[dim]{shown}{more}[/dim]")
 
 
+def find_event(client: ApiClient, source: str, source_event_id: str) -> dict[str, Any]:
+    """The event its provider knows by ``source_event_id`` (one read by key on the API's side)."""
+    events = client.list_events(source=source, source_event_id=source_event_id).get("events", [])
+    if not events:
+        raise CliError(f"not found: no {source} event with provider id {source_event_id!r}", EXIT_NOT_FOUND)
+    return events[0]
+
+
 @events_app.command("get")
 @reported
 def events_get(
     ctx: typer.Context,
-    event_id: Annotated[str, typer.Argument(help="The event's id (a uuid).")],
+    event_id: Annotated[str | None, typer.Argument(help="The event's id (a uuid).")] = None,
+    source: Annotated[
+        str | None, typer.Option("--source", help="With --source-event-id: the provider (klavi, exa, …).")
+    ] = None,
+    source_event_id: Annotated[
+        str | None, typer.Option("--source-event-id", help="Find the event by its provider's own id.")
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Show one event: its fields, payload and artifacts."""
+    """Show one event: its fields, payload and artifacts. By our id, or by the provider's
+    (--source klavi --source-event-id <id>)."""
+    if (event_id is None) == (source_event_id is None):
+        raise CliError("give the event's id, or --source with --source-event-id (not both)", EXIT_BAD_INPUT)
+    if source_event_id is not None and not source:
+        raise CliError("--source-event-id needs --source (the provider that gave the id)", EXIT_BAD_INPUT)
     client = options_of(ctx).client()
-    event = client.get_event(event_id.strip())
-    artifacts = client.artifacts(event_id.strip())
+    if event_id is not None:
+        event = client.get_event(event_id.strip())
+    else:
+        assert source is not None and source_event_id is not None
+        event = find_event(client, source, source_event_id)
+    artifacts = client.artifacts(str(event.get("id") or event_id).strip())
     if artifacts is not None:
         event = {**event, "artifacts": artifacts}
     print_json(event) if as_json else print_event(event)
@@ -150,6 +179,7 @@ def events_tail(
     event_type: EventTypeOpt = None,
     resource_type: ResourceTypeOpt = None,
     resource_id: ResourceIdOpt = None,
+    source: SourceOpt = None,
     lines: Annotated[
         int, typer.Option("--lines", "-n", min=0, max=100, help="Recent events to show first.")
     ] = 10,
@@ -161,7 +191,12 @@ def events_tail(
 ) -> None:
     """Follow new events live: poll the list and print events not seen before (Ctrl-C stops)."""
     client = options_of(ctx).client()
-    params = {"event_type": event_type, "resource_type": resource_type, "resource_id": resource_id}
+    params = {
+        "event_type": event_type,
+        "resource_type": resource_type,
+        "resource_id": resource_id,
+        "source": source,
+    }
 
     def emit(event: dict[str, Any]) -> None:
         if as_json:

@@ -20,7 +20,7 @@ def short(value: Any, width: int = 24) -> str:
 
 def events_table(events: list[dict[str, Any]], title: str | None = None) -> Table:
     table = Table(title=title, show_lines=False, header_style="bold")
-    for name in ("occurredAt", "eventType", "resource", "correlationId", "actor", "id"):
+    for name in ("occurredAt", "eventType", "source", "resource", "correlationId", "actor", "id"):
         table.add_column(name, overflow="fold")
     for event in events:
         resource = "/".join(str(event.get(k)) for k in ("resourceType", "resourceId") if event.get(k))
@@ -28,6 +28,7 @@ def events_table(events: list[dict[str, Any]], title: str | None = None) -> Tabl
         table.add_row(
             str(event.get("occurredAt", "")),
             str(event.get("eventType", "")),
+            str(event.get("source") or ""),
             short(resource, 40),
             short(event.get("correlationId"), 28),
             short(actor, 28),
@@ -56,6 +57,7 @@ def print_event(event: dict[str, Any]) -> None:
     for key in (
         "id", "eventType", "occurredAt", "tenantId", "resourceType", "resourceId",
         "correlationId", "causationId", "actorType", "actorId",
+        "source", "sourceEventId", "channel", "receivedAt",
     ):  # fmt: skip
         if event.get(key) is not None:
             table.add_row(key, str(event[key]))

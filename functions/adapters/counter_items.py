@@ -36,6 +36,7 @@ COUNTED_ATTRIBUTES = (
     "resourceType",
     "resourceId",
     "correlationId",
+    "source",
 )
 
 
@@ -70,6 +71,7 @@ def counted_from_item(item: Mapping[str, Any]) -> Counted | None:
         resource_type=text_of(item, "resourceType"),
         resource_id=text_of(item, "resourceId"),
         correlation_id=text_of(item, "correlationId"),
+        source=text_of(item, "source"),
     )
 
 

@@ -205,7 +205,7 @@ class EventIndex:
     ) -> list[Counted]:
         """The tenant's events with ``start <= occurredAt < end``, a range inside one day.
 
-        Without ``actors`` only the index is read (it projects type and resource)."""
+        Without ``actors`` only the index is read (it projects type, resource and source)."""
         entries = list(
             self.newest_first(
                 time_source(tenant_id, day_of(format_timestamp(start))), start=start, end=end, want=None
@@ -220,6 +220,7 @@ class EventIndex:
                     occurred_at=e.position.partition("#")[0],
                     resource_type=e.resource_type,
                     resource_id=e.resource_id,
+                    source=e.source,
                 )
                 for e in entries
             ]
@@ -239,4 +240,5 @@ def _entry(item: Mapping[str, Any]) -> Entry:
         event_type=text("eventType"),
         resource_type=text("resourceType"),
         resource_id=text("resourceId"),
+        source=text("source"),
     )

@@ -74,6 +74,11 @@ export async function getJson(path, params = {}) {
 }
 
 export const listEvents = (params) => getJson(EVENTS, params);
+/** The event a provider knows by this id (one read by key), or null. */
+export async function findEvent(source, sourceEventId) {
+  const body = await getJson(EVENTS, { source, source_event_id: sourceEventId });
+  return body.events[0] || null;
+}
 export const getEvent = (id) => getJson(`${EVENTS}/${encodeURIComponent(id)}`);
 export const aggregate = (params) => getJson(`${EVENTS}/aggregate`, params);
 

@@ -1,12 +1,15 @@
-// The events console: recent events with filters, an event's detail, one flow on a timeline, and
-// counts per type. Views are chosen by the location hash; every value shown is a text node.
+// The events console: recent events with filters, an event found by its provider's id, an event's
+// detail, one flow on a timeline, and counts per type. Views are chosen by the location hash;
+// every value shown is a text node.
 
 import * as api from "./api.js";
 import { barChart, timeline } from "./charts.js";
 import { clear, formatBytes, formatTime, h, shorten } from "./dom.js";
 
 const view = document.getElementById("view");
-const FILTERS = ["event_type", "resource_type", "resource_id", "from", "to"];
+const FILTERS = ["event_type", "resource_type", "resource_id", "source", "from", "to"];
+// Suggestions for the source fields (a connection's provider); any other value may be typed.
+const SOURCES = ["klavi", "exa", "extend", "standard-webhooks", "vai"];
 const PAGE_SIZES = [20, 50, 100];
 const RANGES = [
   ["1h", "Last hour", 3600e3],
@@ -42,7 +45,7 @@ async function render() {
   const token = ++renderToken;
   const route = parseHash();
   for (const tab of document.querySelectorAll(".tabs a")) {
-    const active = tab.dataset.view === route.name || (tab.dataset.view === "events" && ["event", "correlation"].includes(route.name));
+    const active = tab.dataset.view === route.name || (tab.dataset.view === "events" && ["event", "find", "correlation"].includes(route.name));
     tab.classList.toggle("active", active);
   }
   if (!api.apiKey()) {
@@ -50,7 +53,7 @@ async function render() {
     return;
   }
   showSession();
-  const views = { events: eventsView, event: eventView, correlation: correlationView, charts: chartsView };
+  const views = { events: eventsView, event: eventView, find: findView, correlation: correlationView, charts: chartsView };
   const draw = views[route.name] || eventsView;
   clear(view).append(h("p", { class: "muted loading" }, "Loading…"));
   try {
@@ -130,6 +133,7 @@ async function eventsView({ params }) {
     field("event_type", "Event type", text("event_type", "any", "known-event-types")),
     field("resource_type", "Resource type", text("resource_type", "any", "known-resource-types")),
     field("resource_id", "Resource id", text("resource_id", "any")),
+    field("source", "Source", text("source", "any", "known-sources")),
     field("from", "From (UTC)", time("from")),
     field("to", "To (UTC)", time("to")),
     field("limit", "Per page", sizes),
@@ -139,6 +143,7 @@ async function eventsView({ params }) {
       h("button", { type: "button", class: "secondary", onclick: () => render() }, "Refresh")),
     h("datalist", { id: "known-event-types" }, known.eventTypes.map((k) => h("option", { value: k }))),
     h("datalist", { id: "known-resource-types" }, known.resourceTypes.map((k) => h("option", { value: k }))),
+    h("datalist", { id: "known-sources" }, SOURCES.map((k) => h("option", { value: k }))),
   );
   form.addEventListener("submit", (event) => {
     event.preventDefault();
@@ -155,12 +160,13 @@ async function eventsView({ params }) {
     h("tr", { "data-event-id": event.id },
       h("td", { class: "mono nowrap" }, formatTime(event.occurredAt)),
       h("td", { class: "type" }, event.eventType),
+      h("td", {}, event.source),
       h("td", {}, [event.resourceType, event.resourceId].filter(Boolean).join(" / ")),
       h("td", {}, flowLink(event.correlationId)),
       h("td", {}, [event.actorType, event.actorId].filter(Boolean).join(" / ")),
       h("td", {}, eventLink(event.id))));
   const table = h("table", { class: "events", "data-testid": "events-table" },
-    h("thead", {}, h("tr", {}, ["Occurred (UTC)", "Type", "Resource", "Correlation", "Actor", "Id"].map((t) => h("th", {}, t)))),
+    h("thead", {}, h("tr", {}, ["Occurred (UTC)", "Type", "Source", "Resource", "Correlation", "Actor", "Id"].map((t) => h("th", {}, t)))),
     h("tbody", {}, rows));
 
   const first = page.total === 0 ? 0 : offset + 1;
@@ -175,9 +181,41 @@ async function eventsView({ params }) {
 
   return h("section", {},
     h("h1", {}, "Recent events"),
+    findForm(),
     form,
     page.events.length ? table : h("p", { class: "empty", "data-testid": "no-events" }, "No events match these filters."),
     pager);
+}
+
+/** Look an event up by the id its provider gave it: #/find?source=…&source_event_id=…. */
+function findForm(source = "", sourceEventId = "") {
+  const form = h("form", { class: "filters", "data-testid": "find-form" },
+    h("label", { for: "find-source" }, h("span", {}, "Source"),
+      h("input", { id: "find-source", name: "source", value: source, placeholder: "klavi", list: "find-sources", required: true, spellcheck: "false", autocomplete: "off" })),
+    h("label", { for: "find-id" }, h("span", {}, "Provider event id"),
+      h("input", { id: "find-id", name: "source_event_id", value: sourceEventId, required: true, spellcheck: "false", autocomplete: "off" })),
+    h("div", { class: "actions" }, h("button", { type: "submit", "data-testid": "find" }, "Find")),
+    h("datalist", { id: "find-sources" }, SOURCES.map((k) => h("option", { value: k }))));
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const data = new FormData(form);
+    go("find", null, { source: String(data.get("source") || "").trim(), source_event_id: String(data.get("source_event_id") || "").trim() });
+  });
+  return form;
+}
+
+async function findView({ params }) {
+  const source = params.get("source") || "";
+  const sourceEventId = params.get("source_event_id") || "";
+  const found = source && sourceEventId ? await api.findEvent(source, sourceEventId) : null;
+  if (found) return eventView({ arg: found.id, event: found });
+  return h("section", {},
+    h("p", {}, h("a", { href: "#/events" }, "← Recent events")),
+    h("h1", {}, "Find an event by its provider's id"),
+    findForm(source, sourceEventId),
+    source && sourceEventId
+      ? h("p", { class: "empty", "data-testid": "not-found" }, `No ${source} event with id ${sourceEventId}.`)
+      : "");
 }
 
 let knownCache = null;
@@ -200,8 +238,8 @@ async function knownValues() {
 
 // -- one event -------------------------------------------------------------------------------
 
-async function eventView({ arg }) {
-  const [event, files] = await Promise.all([api.getEvent(arg), api.artifacts(arg).catch(() => null)]);
+async function eventView({ arg, event: given }) {
+  const [event, files] = await Promise.all([given || api.getEvent(arg), api.artifacts(arg).catch(() => null)]);
   const fields = [
     ["Id", h("span", { class: "mono" }, event.id)],
     ["Type", event.eventType],
@@ -211,6 +249,10 @@ async function eventView({ arg }) {
     ["Correlation", event.correlationId ? flowLink(event.correlationId) : ""],
     ["Caused by", event.causationId ? eventLink(event.causationId, event.causationId) : ""],
     ["Actor", [event.actorType, event.actorId].filter(Boolean).join(" / ")],
+    ["Source", event.source],
+    ["Provider id", event.sourceEventId ? h("span", { class: "mono" }, event.sourceEventId) : ""],
+    ["Channel", event.channel],
+    ["Received", formatTime(event.receivedAt)],
   ];
   const list = h("dl", { class: "fields", "data-testid": "event-fields" },
     fields.flatMap(([name, value]) => [h("dt", {}, name), h("dd", {}, value || "—")]));

@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
-from functions.models.event import Artifact, CanonicalEvent
+from functions.models.event import Artifact, CanonicalEvent, Channel
 
 
 class ApiModel(BaseModel):
@@ -16,6 +16,9 @@ class ApiModel(BaseModel):
 
 
 class Event(ApiModel):
+    """An event in the VAI events API's shape, plus where it came from: source, sourceEventId,
+    channel and receivedAt are additions to that shape, which a VAI client may ignore."""
+
     id: str
     tenant_id: str
     event_type: str
@@ -27,6 +30,13 @@ class Event(ApiModel):
     correlation_id: str | None = None
     causation_id: str | None = None
     payload: Any = Field(default_factory=dict)
+    source: str = Field(
+        description="the provider the event came from, as its connection names it (klavi, exa, extend, "
+        "standard-webhooks, vai)"
+    )
+    source_event_id: str = Field(description="the provider's own id of the event, verbatim")
+    channel: Channel = Field(description="how it reached the hub: pushed (webhook) or pulled (poll)")
+    received_at: str = Field(description="when the hub received it, ISO 8601 UTC")
 
     @classmethod
     def of(cls, event: CanonicalEvent) -> Event:
@@ -42,6 +52,10 @@ class Event(ApiModel):
             correlation_id=event.correlation_id,
             causation_id=event.causation_id,
             payload=event.payload,
+            source=event.source,
+            source_event_id=event.source_event_id,
+            channel=event.channel,
+            received_at=event.received_at,
         )
 
 

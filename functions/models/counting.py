@@ -24,6 +24,7 @@ class Counted:
     resource_type: str | None = None
     resource_id: str | None = None
     correlation_id: str | None = None
+    source: str | None = None
 
 
 def dimension(prefix: str, *parts: str) -> str:

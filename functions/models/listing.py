@@ -31,3 +31,4 @@ class Entry:
     event_type: str | None = None
     resource_type: str | None = None
     resource_id: str | None = None
+    source: str | None = None

@@ -18,6 +18,9 @@ SOURCE = "vai"
 
 
 def map_event(envelope: Any, connection: Connection, received_at: datetime) -> NewEvent:
+    """VAI's fields, by name; any others are ignored. Another hub's query API serves this shape
+    plus its own provenance (source, sourceEventId, channel, receivedAt): polled here, the event
+    is a VAI event of this connection, its provider id the served ``id``, received now."""
     body = require_object(envelope, "VAI event")
     source_event_id = require_str(body, "id", "VAI event")
     event = CanonicalEvent(

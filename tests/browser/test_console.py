@@ -387,6 +387,42 @@ def test_a_filter_the_api_refuses_is_explained(page: Any, seed: Seed) -> None:
     expect(error).to_contain_text("resource_type:")
 
 
+def test_the_source_filter_narrows_the_list_to_one_provider(page: Any, seed: Seed) -> None:
+    expect(page.locator("[data-testid=events-table] tbody tr")).to_have_count(len(seed.of("acme")))
+
+    page.fill("#f-source", "exa")
+    page.get_by_test_id("apply-filters").click()
+
+    exa = [e for e in seed.of("acme") if e.source == "exa"]
+    rows = page.locator("[data-testid=events-table] tbody tr")
+    expect(rows).to_have_count(len(exa))
+    expect(page.get_by_test_id("events-count")).to_have_text(f"1–{len(exa)} of {len(exa)} events")
+    assert sorted(row_ids(page, "events-table")) == sorted(e.id for e in exa)
+
+
+def test_an_event_is_found_by_its_providers_id(page: Any, seed: Seed) -> None:
+    finished = next(e for e in seed.of("acme") if e.source == "klavi")
+    expect(page.locator("[data-testid=events-table] tbody tr")).to_have_count(len(seed.of("acme")))
+
+    page.fill("#find-source", "klavi")
+    page.fill("#find-id", finished.source_event_id)
+    page.get_by_test_id("find").click()
+
+    fields = page.get_by_test_id("event-fields")
+    expect(fields).to_contain_text(finished.id)
+    expect(fields).to_contain_text(finished.source_event_id)
+    expect(fields).to_contain_text("webhook")
+    assert "source_event_id=" in page.url
+    # the same id under another source, or another tenant's provider id, finds nothing
+    globex = next(e for e in seed.of("globex"))
+    for source, source_id in (("exa", finished.source_event_id), (globex.source, globex.source_event_id)):
+        page.get_by_role("link", name="← Recent events").click()
+        page.fill("#find-source", source)
+        page.fill("#find-id", source_id)
+        page.get_by_test_id("find").click()
+        expect(page.get_by_test_id("not-found")).to_have_text(f"No {source} event with id {source_id}.")
+
+
 def test_the_correlation_view_draws_the_flows_events_and_causation_links(page: Any, seed: Seed) -> None:
     # Given the events of one flow (one correlation id)
     flow = [e for e in seed.of("acme") if e.correlation_id == FLOW]

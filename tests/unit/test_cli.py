@@ -32,6 +32,10 @@ def event(n: int, **fields: Any) -> dict[str, Any]:
         "actorType": "provider",
         "actorId": "extend-dev",
         "payload": {"n": n},
+        "source": "extend",
+        "sourceEventId": f"evt_{n}",
+        "channel": "webhook",
+        "receivedAt": f"2024-05-01T10:{n // 60:02d}:{n % 60:02d}.500000Z",
         **fields,
     }
 
@@ -422,6 +426,82 @@ def test_get_json_includes_artifacts_when_the_api_has_them(runner: CliRunner, ht
     # Then the JSON carries the event's artifacts
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["artifacts"] == [{"name": "a.pdf", "status": "pending"}]
+
+
+def test_get_by_provider_id_looks_the_event_up_and_prints_where_it_came_from(
+    runner: CliRunner, httpserver: HTTPServer
+) -> None:
+    # Given a query API that knows Klavi's event klv-77 as our event EVENT_ID
+    found = event(5, id=EVENT_ID, source="klavi", sourceEventId="klv-77", channel="poll")
+    httpserver.expect_request(
+        "/api/v1/events", query_string={"source": "klavi", "source_event_id": "klv-77"}
+    ).respond_with_json(page([found]))
+    httpserver.expect_request(f"/api/v1/events/{EVENT_ID}/artifacts").respond_with_json({"artifacts": []})
+
+    # When the event is asked for by Klavi's id
+    result = invoke(runner, httpserver, "events", "get", "--source", "klavi", "--source-event-id", "klv-77")
+
+    # Then it is shown with its provenance, its artifacts read by our id
+    assert result.exit_code == 0, result.output
+    assert EVENT_ID in result.stdout
+    for shown in ("klavi", "klv-77", "poll", found["receivedAt"]):
+        assert shown in result.stdout
+    assert [entry[0].path for entry in httpserver.log] == [
+        "/api/v1/events",
+        f"/api/v1/events/{EVENT_ID}/artifacts",
+    ]
+
+
+def test_get_by_an_unknown_provider_id_is_not_found(runner: CliRunner, httpserver: HTTPServer) -> None:
+    httpserver.expect_request(
+        "/api/v1/events", query_string={"source": "klavi", "source_event_id": "nope"}
+    ).respond_with_json(page([]))
+
+    result = invoke(
+        runner, httpserver, "events", "get", "--source", "klavi", "--source-event-id", "nope", "--json"
+    )
+
+    assert result.exit_code == cli.EXIT_NOT_FOUND
+    assert "no klavi event with provider id 'nope'" in result.stderr
+    assert result.stdout == ""
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        [],  # neither our id nor the provider's
+        [EVENT_ID, "--source", "klavi", "--source-event-id", "klv-77"],  # both
+        ["--source-event-id", "klv-77"],  # a provider id without its provider
+    ],
+)
+def test_get_needs_our_id_or_a_source_with_its_provider_id(
+    runner: CliRunner, httpserver: HTTPServer, args: list[str]
+) -> None:
+    result = invoke(runner, httpserver, "events", "get", *args)
+
+    assert result.exit_code == cli.EXIT_BAD_INPUT
+    assert "--source" in result.stderr
+    assert len(httpserver.log) == 0
+
+
+def test_list_and_tail_send_the_source_filter(runner: CliRunner, httpserver: HTTPServer) -> None:
+    httpserver.expect_request(
+        "/api/v1/events", query_string={"source": "klavi", "limit": "20", "offset": "0"}
+    ).respond_with_json(page([event(3, source="klavi")]))
+    httpserver.expect_request(
+        "/api/v1/events", query_string={"source": "klavi", "limit": "100", "offset": "0"}
+    ).respond_with_json(page([event(3, source="klavi")]))
+
+    listed = invoke(runner, httpserver, "events", "list", "--source", "klavi")
+    tailed = invoke(
+        runner, httpserver, "events", "tail", "--source", "klavi", "--interval", "0", "--polls", "0"
+    )
+
+    assert listed.exit_code == 0, listed.output
+    assert tailed.exit_code == 0, tailed.output
+    assert "klavi" in listed.stdout
+    assert event(3)["id"] in tailed.stdout
+    assert len(httpserver.log) == 2
 
 
 def test_get_of_an_unknown_event_is_not_found(runner: CliRunner, httpserver: HTTPServer) -> None:

@@ -28,6 +28,15 @@ from functions.observability import tracer
 router = Router()
 
 
+SOURCE = (
+    "only events of this provider, as its connection names it (klavi, exa, extend, standard-webhooks, "
+    "vai); with from/to only. A filter over the time index: it reads the range's other events too"
+)
+SOURCE_EVENT_ID = (
+    "with source: the one event of this provider id (or none), read by key — the list keeps its shape"
+)
+
+
 @router.get("/api/v1/events", summary="List Events", responses=responses(EventList, "events, newest first"))
 @tracer.capture_method
 def list_events(
@@ -39,6 +48,8 @@ def list_events(
     limit: Limit = MAX_LIMIT,
     offset: Offset = 0,
     cursor: Cursor = None,
+    source: Annotated[str | None, Query(description=SOURCE)] = None,
+    source_event_id: Annotated[str | None, Query(description=SOURCE_EVENT_ID)] = None,
 ) -> EventList:
     tenant_id = tenant_of(router.current_event)
     index = event_index()
@@ -48,6 +59,8 @@ def list_events(
         resource_id=resource_id,
         start=to_utc(start),
         to=to_utc(to),
+        source=source,
+        source_event_id=source_event_id,
     )
     edges = lambda t, a, b: index.edge_events(t, a, b, actors=False)  # noqa: E731
     page = lists.list_events(tenant_id, filters, Page(limit, offset, cursor), index, counters(), edges)

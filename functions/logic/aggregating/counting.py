@@ -70,6 +70,8 @@ def outcome_of(event_type: str) -> Outcome | None:
 def event_counts(event: Counted) -> Counter[str]:
     """What one event adds to each of its time buckets."""
     counts: Counter[str] = Counter({TOTAL: 1, dimension("et", event.event_type): 1})
+    if event.source:
+        counts[dimension("src", event.source)] += 1
     if event.actor_type:
         counts[dimension("at", event.actor_type)] += 1
     if event.resource_type:

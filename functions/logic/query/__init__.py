@@ -8,4 +8,5 @@ exactly.
 - ``cursor``: opaque cursors bound to the query that issued them.
 - ``totals``: the exact ``total`` of a list.
 - ``lists``: the three lists of the query API.
+- ``lookup``: one event by its provider's id (``source`` + ``source_event_id``), read by key.
 """

@@ -20,6 +20,8 @@ def query_fingerprint(route: str, filters: ListFilters | None) -> str:
             filters.start.isoformat() if filters.start else "",
             filters.to.isoformat() if filters.to else "",
         ]
+        if filters.source or filters.source_event_id:  # only then: earlier cursors stay valid
+            parts += [filters.source or "", filters.source_event_id or ""]
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:16]
 
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 from functions.logic.query.cursor import decode_cursor, query_fingerprint
+from functions.logic.query.lookup import by_source_id
 from functions.logic.query.pages import page_of
 from functions.logic.query.plan import CounterMemo, plan_sources
-from functions.logic.query.requests import EventPage, ListFilters, Page, check_range
+from functions.logic.query.requests import EventPage, ListFilters, Page, check_range, check_source
 from functions.logic.query.totals import list_total
 from functions.models.counting import TOTAL, correlation_key, dimension, resource_key
 from functions.models.listing import Source, SourceKind
@@ -25,13 +26,19 @@ def list_events(
     *,
     today: date | None = None,
 ) -> EventPage:
-    """``GET /api/v1/events``: a tenant's events, newest first, filtered and paged."""
+    """``GET /api/v1/events``: a tenant's events, newest first, filtered and paged; with
+    ``source`` and ``source_event_id``, the one event of that provider id (or none)."""
     check_range(filters.start, filters.to)
+    check_source(filters)
+    if filters.source_event_id:
+        return by_source_id(tenant_id, filters, page, index)
     memo = CounterMemo(counters)
     fingerprint = query_fingerprint("events", filters)
     below = decode_cursor(page.cursor, fingerprint) if page.cursor else None
     sources, merge, extra = plan_sources(tenant_id, filters, below, memo, today or datetime.now(UTC).date())
     total = list_total(tenant_id, filters, sources, extra, index, memo, edges)
+    if filters.source and total == 0:
+        sources = []  # no event of this source is counted in the range: no index entry to read
     return page_of(index, sources, merge, extra, filters, page, fingerprint, total)
 
 

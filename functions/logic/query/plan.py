@@ -5,7 +5,8 @@
   are applied to that partition.
 * else ``event_type`` given: the type index (``resource_type`` filtered).
 * else: the time index, one partition per day, walked newest day first over the days that
-  have events (the tenant's set of days, plus today), bounded by ``from``/``to``.
+  have events (the tenant's set of days, plus today), bounded by ``from``/``to``; ``source``
+  (which combines with nothing else) and ``resource_type`` are filtered on it.
 """
 
 from __future__ import annotations
@@ -72,6 +73,8 @@ def plan_sources(
 ) -> tuple[list[Source], bool, dict[str, str]]:
     """(sources, merge?, filters on top of the index): sources are merged when they overlap
     in time, else walked in order."""
+    if filters.source:
+        return walk_days(tenant_id, filters, below, counters, today), False, {"source": filters.source}
     if filters.resource_id:
         sources = [
             Source(SourceKind.RESOURCE, tenant_id, (kind, filters.resource_id))

@@ -41,6 +41,8 @@ class ListFilters:
     resource_id: str | None = None
     start: datetime | None = None  # "from", inclusive
     to: datetime | None = None  # "to", inclusive
+    source: str | None = None  # the provider (as its connection names it)
+    source_event_id: str | None = None  # with source: the provider's own id of one event
 
     @property
     def end(self) -> datetime | None:
@@ -61,3 +63,28 @@ class EventPage:
 def check_range(start: datetime | None, to: datetime | None) -> None:
     if start is not None and to is not None and start > to:
         raise InvalidQuery(("query", "from"), "'from' must not be after 'to'")
+
+
+def check_source(filters: ListFilters) -> None:
+    """``source_event_id`` needs its ``source``; ``source`` alone combines only with ``from``/``to``."""
+    if filters.source_event_id and not filters.source:
+        raise InvalidQuery(
+            ("query", "source_event_id"),
+            "source_event_id needs source: a provider's event id is only unique within its source",
+        )
+    if filters.source and not filters.source_event_id:
+        others = [
+            name
+            for name, value in (
+                ("event_type", filters.event_type),
+                ("resource_type", filters.resource_type),
+                ("resource_id", filters.resource_id),
+            )
+            if value
+        ]
+        if others:
+            raise InvalidQuery(
+                ("query", "source"),
+                f"source filters a list with from and to only, not with {', '.join(others)} "
+                "(a lookup by source and source_event_id takes any filter)",
+            )

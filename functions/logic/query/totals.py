@@ -36,6 +36,8 @@ def list_total(
             return sum(counter.counts.get(dimension("rt", k), 0) for k in kinds)
         return sum(index.count(s, start=filters.start, end=filters.end, filters=extra) for s in sources)
     counts: Counter[str] = range_counts(tenant_id, filters.start, filters.end, counters, edges)
+    if filters.source:
+        return int(counts.get(dimension("src", filters.source), 0))
     if filters.event_type and filters.resource_type:
         return int(counts.get(dimension("x", filters.event_type, filters.resource_type), 0))
     if filters.event_type:

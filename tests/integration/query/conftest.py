@@ -16,7 +16,7 @@ import pytest
 from functions.adapters.counters import CounterStore
 from functions.adapters.event_store import EventStore
 from functions.handlers import aggregator
-from functions.models.event import CanonicalEvent, Channel, NewEvent, format_timestamp
+from functions.models.event import CanonicalEvent, Channel, NewEvent, event_id_for, format_timestamp
 from tests.conftest import LOCAL_CONFIG
 
 ACME_KEY = "dev-key-acme-000000"
@@ -34,25 +34,29 @@ def make_event(
     resource_id: str | None = "clr_1",
     correlation_id: str | None = "flow-1",
     source_event_id: str | None = None,
+    source: str = "vai",
+    channel: Channel = Channel.POLL,
+    received_at: datetime | str | None = None,
     payload: Any = None,
 ) -> CanonicalEvent:
     source_event_id = source_event_id or uuid.uuid4().hex
     stamp = occurred_at if isinstance(occurred_at, str) else format_timestamp(occurred_at)
+    received = received_at if received_at is not None else stamp
     return CanonicalEvent(
-        id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"{tenant}/{source_event_id}")),
+        id=event_id_for(tenant, source, source_event_id),
         tenant_id=tenant,
-        source="vai",
+        source=source,
         source_event_id=source_event_id,
         event_type=event_type,
         occurred_at=stamp,
-        received_at=stamp,
+        received_at=received if isinstance(received, str) else format_timestamp(received),
         actor_type=actor_type,
         actor_id=actor_id,
         resource_type=resource_type,
         resource_id=resource_id,
         correlation_id=correlation_id,
         causation_id=None,
-        channel=Channel.POLL,
+        channel=channel,
         payload=payload if payload is not None else {"n": source_event_id},
     )
 

@@ -42,10 +42,17 @@ def test_the_document_names_every_route_its_parameters_and_the_resource_types() 
         assert set(paths[path]["get"]["responses"]) >= {"200", "401", "422"}, path
     # And the list route names each of its query parameters
     names = {p["name"] for p in paths["/api/v1/events"]["get"]["parameters"]}
-    assert names == {"event_type", "resource_type", "resource_id", "from", "to", "limit", "offset", "cursor"}
+    assert names == {
+        "event_type", "resource_type", "resource_id", "from", "to", "limit", "offset", "cursor",
+        "source", "source_event_id",
+    }  # fmt: skip
     # And its limit's bounds and default
     limit = next(p for p in paths["/api/v1/events"]["get"]["parameters"] if p["name"] == "limit")["schema"]
     assert (limit["minimum"], limit["maximum"], limit["default"]) == (1, 100, 100)
+    # And the served event carries the provenance fields
+    event = document["components"]["schemas"]["Event"]
+    assert {"source", "sourceEventId", "channel", "receivedAt"} <= set(event["required"])
+    assert document["components"]["schemas"]["Channel"]["enum"] == ["webhook", "poll"]
     # And the resource types are enumerated
     kinds = document["components"]["schemas"]["ResourceType"]["enum"]
     assert {"action_run", "template", "classify_run", "webset", "analysis", "monitor"} <= set(kinds)

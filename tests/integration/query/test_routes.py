@@ -22,6 +22,8 @@ EVENT_FIELDS = {
     "resourceType",
     "tenantId",
 }
+# Ours: where the event came from (a VAI client that ignores unknown fields is unaffected).
+EVENT_EXTENSIONS = {"channel", "receivedAt", "source", "sourceEventId"}
 LIST_FIELDS = {"events", "hasNext", "limit", "offset", "total"}
 LIST_EXTENSIONS = {"nextCursor"}  # ours: the cursor of the next page (null on the last)
 AGGREGATE_FIELDS = {"byActorType", "byEventType", "byResourceType", "total"}
@@ -64,8 +66,8 @@ def test_a_list_has_the_seed_fields_and_events_have_the_seed_fields(hub: Hub, st
         assert set(body) == LIST_FIELDS | LIST_EXTENSIONS
         assert (body["limit"], body["offset"], body["hasNext"]) == (1, 0, True)
         assert isinstance(body["nextCursor"], str)
-        # And an event with the seed's event fields
-        assert [set(e) for e in body["events"]] == [EVENT_FIELDS]
+        # And an event with the seed's event fields, and the hub's provenance fields
+        assert [set(e) for e in body["events"]] == [EVENT_FIELDS | EVENT_EXTENSIONS]
     # When the event list is asked for without paging parameters
     status, body = hub.get("/api/v1/events")
     # Then it answers the default page, whole, newest first
@@ -97,6 +99,10 @@ def test_get_event_answers_the_seed_event(hub: Hub, stored: list[Any]) -> None:
         "resourceId": "ws_1",
         "resourceType": "webset",
         "tenantId": "acme",
+        "source": "vai",
+        "sourceEventId": event.source_event_id,
+        "channel": "poll",
+        "receivedAt": event.received_at,
     }
 
 
