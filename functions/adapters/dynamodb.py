@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -60,6 +60,16 @@ class Backoff:
             if attempt:
                 self._sleep(random.uniform(0, self.base_seconds * 2**attempt))  # noqa: S311 - jitter
             yield attempt
+
+
+def projection(attributes: Sequence[str]) -> dict[str, Any]:
+    """The parameters that make a read return only these attributes (none: the whole item)."""
+    if not attributes:
+        return {}
+    return {
+        "ProjectionExpression": ", ".join(f"#a{i}" for i in range(len(attributes))),
+        "ExpressionAttributeNames": {f"#a{i}": name for i, name in enumerate(attributes)},
+    }
 
 
 def call(what: str, operation: Callable[..., dict[str, Any]], **params: Any) -> dict[str, Any]:

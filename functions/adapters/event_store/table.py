@@ -55,9 +55,7 @@ class Table:
         params: dict[str, Any] = {"TableName": self.table, "Key": {schema.PARTITION_KEY: {"S": item_id}}}
         if consistent:
             params["ConsistentRead"] = True
-        if attributes:
-            params["ProjectionExpression"] = ", ".join(f"#a{i}" for i in range(len(attributes)))
-            params["ExpressionAttributeNames"] = {f"#a{i}": name for i, name in enumerate(attributes)}
+        params.update(dynamodb.projection(attributes or ()))
         response = dynamodb.call(WHAT, self.ddb.get_item, **params)
         self.meter.add("GetItem", 1 if "Item" in response else 0)
         return response.get("Item")

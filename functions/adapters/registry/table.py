@@ -51,10 +51,7 @@ class RegistryTable:
             return None
 
     def _get(self, key: dict[str, Any], *attributes: str) -> dict[str, Any] | None:
-        params: dict[str, Any] = {"TableName": self.table, "Key": key}
-        if attributes:
-            params["ProjectionExpression"] = ", ".join(f"#a{i}" for i in range(len(attributes)))
-            params["ExpressionAttributeNames"] = {f"#a{i}": name for i, name in enumerate(attributes)}
+        params = {"TableName": self.table, "Key": key, **dynamodb.projection(attributes)}
         response = dynamodb.call(WHAT, self.ddb.get_item, **params)
         self.meter.add("GetItem", 1 if "Item" in response else 0)
         return response.get("Item")

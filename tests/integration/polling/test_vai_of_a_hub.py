@@ -9,12 +9,12 @@ from typing import Any
 
 import pytest
 
+from eventhub.demo.base import FakeProvider, Reply, Request
 from functions.adapters import factory
 from functions.adapters.event_store import EventStore
 from functions.logic.polling import PollServices, RunOutcome
 from functions.models.config import HubConfig
 from functions.models.event import Channel, event_id_for, format_timestamp, parse_timestamp, utcnow
-from tests.fakes.base import FakeProvider, Reply, Request
 from tests.integration.polling.conftest import run
 from tests.integration.query.conftest import ACME_KEY, GLOBEX_KEY, Hub, StreamTap, make_event
 
