@@ -9,6 +9,7 @@ from pydantic import BaseModel
 
 from functions import jsonutil
 from functions.errors import PayloadTooLarge, SignatureError, UnknownConnection
+from functions.logic.secret_checks import usable_secrets
 from functions.observability import count_by_source, logger, metrics
 from functions.ports.events import EventWriter
 from functions.ports.polling import SecretReader
@@ -46,7 +47,7 @@ def receive_webhook(
         headers={k.lower(): v for k, v in headers.items()}, body=body, received_at=received_at
     )
     try:
-        scheme.verify(delivery, secrets.resolve_all(connection.secrets))
+        scheme.verify(delivery, usable_secrets(connection.id, secrets.resolve_all(connection.secrets)))
     except SignatureError as error:
         metrics.add_metric(name="SignatureRejected", unit="Count", value=1)
         logger.warning("webhook rejected", extra={"connection": connection.id, "reason": error.message})

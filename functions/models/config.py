@@ -12,7 +12,16 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic.alias_generators import to_camel
 
 
@@ -32,11 +41,30 @@ class _Model(BaseModel):
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True)
 
 
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be blank")
+    return value
+
+
 class SecretRef(_Model):
-    secrets_manager: str = Field(min_length=1)
+    secrets_manager: Annotated[str, AfterValidator(_not_blank)]
 
 
-SecretValue = Annotated[str, Field(min_length=1)] | SecretRef
+def _secret_not_blank(value: Any) -> Any:
+    """A secret (or a secret's name) that is empty or only whitespace is refused: an HMAC keyed
+    with it is one anybody can compute. Checked before the union, so the error names the field
+    once; it never echoes the value."""
+    if isinstance(value, dict):
+        name = value.get("secretsManager", value.get("secrets_manager"))
+        if isinstance(name, str) and not name.strip():
+            raise ValueError("secretsManager must not be blank")
+    elif isinstance(value, str) and not value.strip():
+        raise ValueError("a secret must not be blank")
+    return value
+
+
+SecretValue = Annotated[str | SecretRef, BeforeValidator(_secret_not_blank)]
 
 
 def hash_api_key(key: str) -> str:

@@ -24,6 +24,7 @@ from functions.providers.base import (
     optional_str,
     require_object,
     require_str,
+    signing_keys,
     timestamp_or,
 )
 from functions.redaction import redact_url
@@ -63,7 +64,8 @@ def verify(delivery: Delivery, secrets: Sequence[str]) -> None:
 
 def _signed_by_any(content: bytes, signature: str, secrets: Sequence[str]) -> bool:
     # Every secret is compared (no early exit) so the timing does not tell which one matched.
-    return any([matches(hmac_sha256(s.encode(), content).hex(), signature) for s in secrets])  # noqa: C419
+    keys = signing_keys(secrets)
+    return any([matches(hmac_sha256(key, content).hex(), signature) for key in keys])  # noqa: C419
 
 
 def map_event(envelope: Any, connection: Connection, received_at: datetime, channel: Channel) -> NewEvent:

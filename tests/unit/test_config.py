@@ -113,6 +113,30 @@ def test_functions_receive_api_keys_only_as_hashes() -> None:
             {"apiKeys": [{"key": SECRET, "keyHash": "0" * 64, "tenantId": "acme"}]},
             "apiKeys[0]: Value error, an API key needs exactly one of 'key' or 'keyHash'",
         ),
+        (
+            {"connections": [webhook(secrets=[" "])]},
+            "connections[0].secrets[0]: Value error, a secret must not be blank",
+        ),
+        (
+            {"connections": [webhook(secrets=[SECRET, "\t\n "])]},
+            "connections[0].secrets[1]: Value error, a secret must not be blank",
+        ),
+        (
+            {"connections": [webhook(secrets=[{"secretsManager": "  "}])]},
+            "connections[0].secrets[0]: Value error, secretsManager must not be blank",
+        ),
+        (
+            {
+                "connections": [
+                    webhook(
+                        provider="klavi",
+                        secrets=[],
+                        poll={"baseUrl": "https://api.klavi.ai", "secretKey": " "},
+                    )
+                ]
+            },
+            "connections[0].poll.secretKey: Value error, a secret must not be blank",
+        ),
     ],
     ids=[
         "unknown-provider",
@@ -127,6 +151,10 @@ def test_functions_receive_api_keys_only_as_hashes() -> None:
         "empty-tenant",
         "short-api-key",
         "key-and-hash",
+        "blank-secret",
+        "whitespace-secret-beside-a-good-one",
+        "blank-secrets-manager-name",
+        "blank-poll-secret-key",
     ],
 )
 def test_invalid_config_names_the_field_and_the_problem_without_echoing_values(
