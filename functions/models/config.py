@@ -7,6 +7,7 @@ references (AWS). API keys are kept only as SHA-256 hashes once loaded.
 from __future__ import annotations
 
 import hashlib
+import re
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
@@ -67,6 +68,21 @@ def _secret_not_blank(value: Any) -> Any:
 SecretValue = Annotated[str | SecretRef, BeforeValidator(_secret_not_blank)]
 
 
+# An artifactHosts entry: a host glob (letters, digits, ``-_.``, ``*``, ``?``), and optionally the
+# one port it admits (``files.example.com:8443``); without one, only the scheme's default port.
+_HOST_PATTERN = re.compile(r"^[A-Za-z0-9*?_.-]+(?::([0-9]{1,5}))?$")
+
+
+def _host_pattern(value: str) -> str:
+    match = _HOST_PATTERN.match(value)
+    if match is None or (match.group(1) is not None and not 1 <= int(match.group(1)) <= 65_535):
+        raise ValueError("must be a host pattern such as *.example.com, optionally with :port (1-65535)")
+    return value
+
+
+ArtifactHost = Annotated[str, AfterValidator(_host_pattern)]
+
+
 def hash_api_key(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
@@ -100,7 +116,7 @@ class Connection(_Model):
     tenant_id: str = Field(min_length=1)
     secrets: list[SecretValue] = Field(default_factory=list)
     poll: PollConfig | None = None
-    artifact_hosts: list[str] | None = None
+    artifact_hosts: list[ArtifactHost] | None = None
 
     @model_validator(mode="after")
     def _provider_capabilities(self) -> Connection:

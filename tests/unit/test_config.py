@@ -47,6 +47,15 @@ def test_secrets_may_name_secrets_manager_entries_instead_of_values() -> None:
     assert config.inline_secrets() == []
 
 
+def test_artifact_hosts_may_name_the_port_they_admit() -> None:
+    # Given host patterns, one of them naming its port
+    hosts = ["*.example.com", "f.example.com:8443"]
+    # When the config is read
+    config = parse_config(json.dumps({"connections": [webhook(artifactHosts=hosts)]}))
+    # Then both are kept as written
+    assert config.connections[0].artifact_hosts == hosts
+
+
 def test_functions_receive_api_keys_only_as_hashes() -> None:
     config = parse_config(json.dumps({"apiKeys": [{"key": "dev-key-acme-000000", "tenantId": "acme"}]}))
 
@@ -137,6 +146,14 @@ def test_functions_receive_api_keys_only_as_hashes() -> None:
             },
             "connections[0].poll.secretKey: Value error, a secret must not be blank",
         ),
+        (
+            {"connections": [webhook(artifactHosts=["files.example.com:99999"])]},
+            "connections[0].artifactHosts[0]: Value error, must be a host pattern",
+        ),
+        (
+            {"connections": [webhook(artifactHosts=["*.example.com", "files example.com"])]},
+            "connections[0].artifactHosts[1]: Value error, must be a host pattern",
+        ),
     ],
     ids=[
         "unknown-provider",
@@ -155,6 +172,8 @@ def test_functions_receive_api_keys_only_as_hashes() -> None:
         "whitespace-secret-beside-a-good-one",
         "blank-secrets-manager-name",
         "blank-poll-secret-key",
+        "artifact-host-port-out-of-range",
+        "artifact-host-with-a-space",
     ],
 )
 def test_invalid_config_names_the_field_and_the_problem_without_echoing_values(
