@@ -7,6 +7,7 @@ references (AWS). API keys are kept only as SHA-256 hashes once loaded.
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import re
 from datetime import datetime
 from enum import StrEnum
@@ -83,6 +84,20 @@ def _host_pattern(value: str) -> str:
 ArtifactHost = Annotated[str, AfterValidator(_host_pattern)]
 
 
+def _ip_network(value: str) -> str:
+    try:
+        ipaddress.ip_network(value, strict=True)
+    except ValueError:
+        raise ValueError(
+            "must be an IP address or a CIDR block with its host bits clear (18.230.43.17, 10.0.0.0/24)"
+        ) from None
+    return value
+
+
+# An allowedSourceIps entry: one address or one network, IPv4 or IPv6.
+SourceNetwork = Annotated[str, AfterValidator(_ip_network)]
+
+
 def hash_api_key(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
@@ -117,6 +132,8 @@ class Connection(_Model):
     secrets: list[SecretValue] = Field(default_factory=list)
     poll: PollConfig | None = None
     artifact_hosts: list[ArtifactHost] | None = None
+    # Webhooks only: the source addresses a delivery may come from (None: any).
+    allowed_source_ips: list[SourceNetwork] | None = Field(default=None, min_length=1)
 
     @model_validator(mode="after")
     def _provider_capabilities(self) -> Connection:
@@ -130,6 +147,10 @@ class Connection(_Model):
             raise ValueError(f"connection {self.id!r}: provider {self.provider} does not send webhooks")
         if self.poll is None and not self.secrets:
             raise ValueError(f"connection {self.id!r}: needs webhook 'secrets' or a 'poll' object")
+        if self.allowed_source_ips is not None and not self.secrets:
+            raise ValueError(
+                f"connection {self.id!r}: allowedSourceIps applies to webhooks; it needs 'secrets'"
+            )
         return self
 
     @property
