@@ -4,6 +4,8 @@ The request is routed (``routes``), turned into the event API Gateway hands a La
 integration (``proxy_events``), the real handler runs in-process, and its proxy response is
 written back (``proxy_responses``). A request whose event would not fit a synchronous Lambda
 invocation (6 MB) gets 413 without reaching the handler, as it could not reach it in AWS either.
+A malformed body (``request_bodies``) gets 400, a client silent for ``read_timeout`` seconds is
+disconnected (408 if it stalls inside a body), and the connection is closed after either.
 """
 
 from __future__ import annotations
@@ -19,12 +21,16 @@ from urllib.parse import unquote, urlsplit
 
 from eventhub.local.proxy_events import event_size, proxy_event
 from eventhub.local.proxy_responses import HttpResponse, from_proxy_response, json_response
+from eventhub.local.request_bodies import MalformedBody, content_length, is_chunked, read_body
 from eventhub.local.routes import ROUTES, Route, find_route
 
 # A synchronous Lambda invocation carries at most 6 MB of request event (serialized JSON).
 MAX_EVENT_BYTES = 6 * 1024 * 1024
 # Bodies beyond this are refused without being read (the connection is then closed).
 MAX_READ_BYTES = 32 * 1024 * 1024
+# A connection whose client sends nothing for this long (idle between requests, or stalled in
+# the middle of one) is closed; a stall inside a body is answered 408 first.
+READ_TIMEOUT_SECONDS = 30.0
 
 Invoke = Callable[[str, dict[str, Any]], Any]
 
@@ -75,6 +81,10 @@ class Gateway:
         return from_proxy_response(response)
 
 
+def bad_request(message: str) -> HttpResponse:
+    return json_response(400, {"error": "bad_request", "message": message})
+
+
 def too_large(size: int, what: str) -> HttpResponse:
     return json_response(
         413,
@@ -93,55 +103,43 @@ class _RequestHandler(BaseHTTPRequestHandler):
     disable_nagle_algorithm = True
     server: GatewayServer
 
+    def setup(self) -> None:
+        super().setup()
+        self.connection.settimeout(self.server.read_timeout)  # bounds every read on this connection
+
     def handle_expect_100(self) -> bool:
-        length = self._content_length()
+        try:
+            length = content_length(self.headers)
+        except MalformedBody as error:
+            self._write(bad_request(error.message), close=True)
+            return False
         if length is not None and length > MAX_EVENT_BYTES:
             self._write(too_large(length, "request body"), close=True)
             return False
         return super().handle_expect_100()
 
-    def _content_length(self) -> int | None:
-        value = self.headers.get("Content-Length")
-        if value is None:
-            return None
+    def _respond(self) -> HttpResponse:
+        """Read the body and answer; a body that cannot be taken closes the connection."""
         try:
-            return max(0, int(value))
-        except ValueError:
-            return None
-
-    def _read_body(self) -> bytes | None:
-        """The request body; None if it is too large to read at all."""
-        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
-            chunks: list[bytes] = []
-            total = 0
-            while True:
-                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
-                if size == 0:
-                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
-                        pass
-                    return b"".join(chunks)
-                total += size
-                if total > MAX_READ_BYTES:
-                    return None
-                chunks.append(self.rfile.read(size))
-                self.rfile.readline()
-        length = self._content_length() or 0
-        if length > MAX_READ_BYTES:
-            return None
-        return self.rfile.read(length) if length else b""
+            body = read_body(self.rfile, self.headers, MAX_READ_BYTES)
+        except MalformedBody as error:
+            self.close_connection = True
+            return bad_request(error.message)
+        except TimeoutError:
+            self.close_connection = True
+            message = f"the request body stopped arriving for {self.server.read_timeout:g} s"
+            return json_response(408, {"error": "request_timeout", "message": message})
+        if body is None:
+            self.close_connection = True
+            declared = None if is_chunked(self.headers) else content_length(self.headers)
+            return too_large(declared or MAX_READ_BYTES, "request body")
+        headers = [(name, value) for name, value in self.headers.items()]
+        return self.server.gateway.handle(self.command, self.path, headers, body, self.client_address[0])
 
     def _serve(self) -> None:
         started = time.perf_counter()
-        body = self._read_body()
-        if body is None:
-            response = too_large(self._content_length() or MAX_READ_BYTES, "request body")
-            self._write(response, close=True)
-        else:
-            headers = [(name, value) for name, value in self.headers.items()]
-            response = self.server.gateway.handle(
-                self.command, self.path, headers, body, self.client_address[0]
-            )
-            self._write(response, head=self.command == "HEAD")
+        response = self._respond()
+        self._write(response, close=self.close_connection, head=self.command == "HEAD")
         if self.server.access_log:
             elapsed = (time.perf_counter() - started) * 1000
             path = urlsplit(self.path).path
@@ -186,9 +184,17 @@ class GatewayServer(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 128  # the stdlib's 5 resets connections under a few dozen concurrent senders
 
-    def __init__(self, address: tuple[str, int], gateway: Gateway, *, access_log: bool = True) -> None:
+    def __init__(
+        self,
+        address: tuple[str, int],
+        gateway: Gateway,
+        *,
+        access_log: bool = True,
+        read_timeout: float = READ_TIMEOUT_SECONDS,
+    ) -> None:
         self.gateway = gateway
         self.access_log = access_log
+        self.read_timeout = read_timeout
         super().__init__(address, _RequestHandler)
 
     @property

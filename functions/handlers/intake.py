@@ -19,6 +19,8 @@ from functions.observability import logger, metrics, tracer
 @tracer.capture_method
 def webhook(event: dict[str, Any]) -> dict[str, Any]:
     connection_id = (event.get("pathParameters") or {}).get("connectionId") or ""
+    # The TCP peer API Gateway saw (a REST proxy event's requestContext.identity.sourceIp).
+    source_ip = ((event.get("requestContext") or {}).get("identity") or {}).get("sourceIp")
     try:
         result = receive_webhook(
             connection_id,
@@ -28,6 +30,7 @@ def webhook(event: dict[str, Any]) -> dict[str, Any]:
             config=factory.registry(),
             secrets=factory.secret_resolver(),
             store=factory.event_store(),
+            source_ip=source_ip,
         )
     except HubError as error:
         return json_proxy_response(error.status_code, error_body(error))

@@ -1,4 +1,5 @@
-"""Webhook intake: connection, size, signature, mapping, conditional put — in that order."""
+"""Webhook intake: connection, source address, size, signature, mapping, conditional put — in
+that order."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from pydantic import BaseModel
 
 from functions import jsonutil
 from functions.errors import PayloadTooLarge, SignatureError, UnknownConnection
+from functions.logic.secret_checks import usable_secrets
+from functions.logic.source_ips import source_admitted
 from functions.observability import count_by_source, logger, metrics
 from functions.ports.events import EventWriter
 from functions.ports.polling import SecretReader
@@ -35,9 +38,18 @@ def receive_webhook(
     config: Connections,
     secrets: SecretReader,
     store: EventWriter,
+    source_ip: str | None = None,
 ) -> IntakeResult:
     connection = config.connection(connection_id)
     if connection is None or not connection.receives_webhooks:
+        raise UnknownConnection(f"no webhook connection named {connection_id!r}")
+    if not source_admitted(connection.allowed_source_ips, source_ip):
+        # Answered as an unknown connection: a sender outside the list learns nothing more.
+        metrics.add_metric(name="SourceIpRefused", unit="Count", value=1)
+        logger.warning(
+            "webhook refused: source address not allowed",
+            extra={"connection": connection.id, "source_ip": source_ip},
+        )
         raise UnknownConnection(f"no webhook connection named {connection_id!r}")
     if len(body) > MAX_BODY_BYTES:
         raise PayloadTooLarge(f"body of {len(body)} bytes is over the {MAX_BODY_BYTES}-byte limit")
@@ -46,7 +58,7 @@ def receive_webhook(
         headers={k.lower(): v for k, v in headers.items()}, body=body, received_at=received_at
     )
     try:
-        scheme.verify(delivery, secrets.resolve_all(connection.secrets))
+        scheme.verify(delivery, usable_secrets(connection.id, secrets.resolve_all(connection.secrets)))
     except SignatureError as error:
         metrics.add_metric(name="SignatureRejected", unit="Count", value=1)
         logger.warning("webhook rejected", extra={"connection": connection.id, "reason": error.message})

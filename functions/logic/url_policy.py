@@ -1,8 +1,9 @@
 """Which artifact URLs the copier may fetch: the SSRF gate, checked before any request is made.
 
-A URL is fetched only over HTTPS, only if its host matches one of the connection's host
-patterns, and only if every address the host resolves to is a public one. IP literals are
-never fetched. The copier then connects to the very addresses checked here (no second lookup
+A URL is fetched only over HTTPS, only if its host is a well-formed DNS name matching one of
+the connection's host patterns, on the scheme's default port unless the matching pattern names
+another (``host:port``), and only if every address the host resolves to is a public one. IP
+literals are never fetched. The copier then connects to the very addresses checked here (no second lookup
 that a rebinding DNS answer could turn towards an internal address).
 
 For one-machine runs and tests, ``allowLoopbackArtifacts`` admits plain-HTTP (or HTTPS) URLs
@@ -24,6 +25,11 @@ from functions.ports.artifacts import Resolver
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost"})
 # Host spellings that resolvers read as numbers (2130706433, 0x7f.1, 127.1): IP literals too.
 _NUMERIC_HOST = re.compile(r"^(0x[0-9a-f]+|[0-9]+)(\.(0x[0-9a-f]+|[0-9]+))*\.?$")
+# One label of a DNS name as URLs carry it (IDNs arrive as xn-- punycode): letters, digits,
+# hyphens (not at either end) and underscores, at most 63; a name is at most 253 characters.
+_LABEL = re.compile(r"^(?!-)[a-z0-9_-]{1,63}(?<!-)$")
+_MAX_NAME = 253
+HTTPS_PORT = DEFAULT_PORTS["https"]
 
 
 class Refused(Exception):
@@ -51,10 +57,29 @@ def _public(address: str) -> bool:
     return ip.is_global and not (ip.is_multicast or ip.is_reserved or ip.is_link_local or ip.is_loopback)
 
 
-def host_allowed(host: str, patterns: Sequence[str]) -> bool:
-    """Glob patterns over the whole host name, case-insensitive (``*.amazonaws.com``)."""
+def well_formed_host(host: str) -> bool:
+    """A DNS host name: dot-separated labels, nothing else (no spaces, no ``%``, no ``@``)."""
+    name = host[:-1] if host.endswith(".") else host
+    return 0 < len(name) <= _MAX_NAME and all(_LABEL.match(label) for label in name.split("."))
+
+
+def split_pattern(pattern: str) -> tuple[str, int | None]:
+    """An allowlist entry as (host glob, port): ``*.example.com`` or ``files.example.com:8443``."""
+    host, colon, port = pattern.rpartition(":")
+    if colon and port.isascii() and port.isdigit():
+        return host, int(port)
+    return pattern, None
+
+
+def host_allowed(host: str, patterns: Sequence[str], port: int = HTTPS_PORT) -> bool:
+    """Glob patterns over the whole host name, case-insensitive (``*.amazonaws.com``). A pattern
+    admits the default HTTPS port only, unless it names its own (``host:port``): then that one."""
     host = host.lower().rstrip(".")
-    return any(fnmatchcase(host, pattern.lower().rstrip(".")) for pattern in patterns)
+    for pattern in patterns:
+        glob, allowed_port = split_pattern(pattern)
+        if port == (allowed_port or HTTPS_PORT) and fnmatchcase(host, glob.lower().rstrip(".")):
+            return True
+    return False
 
 
 def _split(url: str) -> tuple[SplitResult, str, int]:
@@ -88,7 +113,11 @@ def check_url(
         raise Refused(f"plain {scheme} is not allowed; only https")
     if _ip_literal(host):
         raise Refused("an IP address is not allowed as host; only allow-listed host names")
-    if not host_allowed(host, allowed_hosts):
+    if not well_formed_host(host):
+        raise Refused("the URL's host is not a well-formed host name")
+    if not host_allowed(host, allowed_hosts, port):
+        if host_allowed(host, [split_pattern(p)[0] for p in allowed_hosts]):
+            raise Refused(f"port {port} of host {host} is not on the connection's artifact host allowlist")
         raise Refused(f"host {host} is not on the connection's artifact host allowlist")
     addresses = tuple(resolve(host, port))
     if not addresses:

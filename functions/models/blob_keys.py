@@ -13,8 +13,16 @@ def payload_key(tenant_id: str, event_id: str, digest: str) -> str:
     return f"{PAYLOAD_PREFIX}{tenant_id}/{event_id}/{digest}.json"
 
 
-def artifact_source_key(event_id: str, index: int) -> str:
-    return f"{ARTIFACT_SOURCE_PREFIX}{event_id}/{index}"
+def artifact_source_key(event_id: str, index: int, attempt: str | None = None) -> str:
+    """Where artifact ``index``'s credentialed URL is kept for the copier.
+
+    ``attempt`` names the store write that kept it (``artifact-sources/{eventId}/{attempt}/{n}``),
+    so a duplicate delivery's URL can never replace the one the stored item points at. Without
+    it, the key of events stored before keys were per attempt (``artifact-sources/{eventId}/{n}``).
+    """
+    if attempt is None:
+        return f"{ARTIFACT_SOURCE_PREFIX}{event_id}/{index}"
+    return f"{ARTIFACT_SOURCE_PREFIX}{event_id}/{attempt}/{index}"
 
 
 def artifact_key(tenant_id: str, source: str, occurred_at: str, event_id: str, name: str) -> str:

@@ -7,12 +7,23 @@ references (AWS). API keys are kept only as SHA-256 hashes once loaded.
 from __future__ import annotations
 
 import hashlib
+import ipaddress
+import re
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic.alias_generators import to_camel
 
 
@@ -32,11 +43,59 @@ class _Model(BaseModel):
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True)
 
 
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be blank")
+    return value
+
+
 class SecretRef(_Model):
-    secrets_manager: str = Field(min_length=1)
+    secrets_manager: Annotated[str, AfterValidator(_not_blank)]
 
 
-SecretValue = Annotated[str, Field(min_length=1)] | SecretRef
+def _secret_not_blank(value: Any) -> Any:
+    """A secret (or a secret's name) that is empty or only whitespace is refused: an HMAC keyed
+    with it is one anybody can compute. Checked before the union, so the error names the field
+    once; it never echoes the value."""
+    if isinstance(value, dict):
+        name = value.get("secretsManager", value.get("secrets_manager"))
+        if isinstance(name, str) and not name.strip():
+            raise ValueError("secretsManager must not be blank")
+    elif isinstance(value, str) and not value.strip():
+        raise ValueError("a secret must not be blank")
+    return value
+
+
+SecretValue = Annotated[str | SecretRef, BeforeValidator(_secret_not_blank)]
+
+
+# An artifactHosts entry: a host glob (letters, digits, ``-_.``, ``*``, ``?``), and optionally the
+# one port it admits (``files.example.com:8443``); without one, only the scheme's default port.
+_HOST_PATTERN = re.compile(r"^[A-Za-z0-9*?_.-]+(?::([0-9]{1,5}))?$")
+
+
+def _host_pattern(value: str) -> str:
+    match = _HOST_PATTERN.match(value)
+    if match is None or (match.group(1) is not None and not 1 <= int(match.group(1)) <= 65_535):
+        raise ValueError("must be a host pattern such as *.example.com, optionally with :port (1-65535)")
+    return value
+
+
+ArtifactHost = Annotated[str, AfterValidator(_host_pattern)]
+
+
+def _ip_network(value: str) -> str:
+    try:
+        ipaddress.ip_network(value, strict=True)
+    except ValueError:
+        raise ValueError(
+            "must be an IP address or a CIDR block with its host bits clear (18.230.43.17, 10.0.0.0/24)"
+        ) from None
+    return value
+
+
+# An allowedSourceIps entry: one address or one network, IPv4 or IPv6.
+SourceNetwork = Annotated[str, AfterValidator(_ip_network)]
 
 
 def hash_api_key(key: str) -> str:
@@ -72,7 +131,9 @@ class Connection(_Model):
     tenant_id: str = Field(min_length=1)
     secrets: list[SecretValue] = Field(default_factory=list)
     poll: PollConfig | None = None
-    artifact_hosts: list[str] | None = None
+    artifact_hosts: list[ArtifactHost] | None = None
+    # Webhooks only: the source addresses a delivery may come from (None: any).
+    allowed_source_ips: list[SourceNetwork] | None = Field(default=None, min_length=1)
 
     @model_validator(mode="after")
     def _provider_capabilities(self) -> Connection:
@@ -86,6 +147,10 @@ class Connection(_Model):
             raise ValueError(f"connection {self.id!r}: provider {self.provider} does not send webhooks")
         if self.poll is None and not self.secrets:
             raise ValueError(f"connection {self.id!r}: needs webhook 'secrets' or a 'poll' object")
+        if self.allowed_source_ips is not None and not self.secrets:
+            raise ValueError(
+                f"connection {self.id!r}: allowedSourceIps applies to webhooks; it needs 'secrets'"
+            )
         return self
 
     @property

@@ -86,6 +86,9 @@ class Artifact(_Camel):
     # A failure that a later attempt may cure (5xx, connection errors), as opposed to a
     # deterministic one (too large, 404): the copier retries only the former by itself.
     retryable: bool | None = None
+    # The data bucket key of the credentialed URL, written by the store write that stored the
+    # event (None on events stored before: the copier then reads the legacy key). Never served.
+    source_key: str | None = None
 
 
 class CanonicalEvent(_Camel):

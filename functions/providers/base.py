@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -59,6 +59,12 @@ def _fits_key(value: str) -> bool:
 
 def hmac_sha256(key: bytes, message: bytes) -> bytes:
     return hmac.new(key, message, hashlib.sha256).digest()
+
+
+def signing_keys(secrets: Sequence[str]) -> list[bytes]:
+    """The secrets as HMAC keys. A blank secret is no key: an HMAC keyed with it is one anybody
+    can compute, so it is left out and can never verify (intake also refuses it, with a metric)."""
+    return [secret.encode() for secret in secrets if secret.strip()]
 
 
 def matches(expected: bytes | str, candidate: str | bytes) -> bool:

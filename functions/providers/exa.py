@@ -19,6 +19,7 @@ from functions.providers.base import (
     optional_str,
     require_object,
     require_str,
+    signing_keys,
     timestamp_or,
 )
 from functions.providers.paging import map_all, page_field, page_json
@@ -46,7 +47,7 @@ def verify(delivery: Delivery, secrets: Sequence[str]) -> None:
     timestamp, signatures = _parse_signature_header(delivery.require(SIGNATURE_HEADER))
     check_timestamp(timestamp, delivery.received_at)
     message = f"{timestamp}.".encode() + delivery.body
-    expected = [hmac_sha256(secret.encode(), message).hex() for secret in secrets]
+    expected = [hmac_sha256(key, message).hex() for key in signing_keys(secrets)]
     # Every pair is compared (no early exit on the first match) to keep timing independent.
     if not any([matches(e, s) for e in expected for s in signatures]):  # noqa: C419
         raise SignatureError("signature does not match")

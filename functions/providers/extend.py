@@ -16,6 +16,7 @@ from functions.providers.base import (
     optional_str,
     require_object,
     require_str,
+    signing_keys,
     timestamp_or,
 )
 from functions.redaction import redact_url
@@ -33,7 +34,8 @@ def verify(delivery: Delivery, secrets: Sequence[str]) -> None:
     signature = delivery.require(SIGNATURE_HEADER)
     check_timestamp(timestamp, delivery.received_at, max_age=MAX_AGE_SECONDS, max_future=MAX_FUTURE_SECONDS)
     message = f"v0:{timestamp}:".encode() + delivery.body
-    if not any(matches(hmac_sha256(s.encode(), message).hex(), signature.lower()) for s in secrets):
+    keys = signing_keys(secrets)
+    if not any(matches(hmac_sha256(key, message).hex(), signature.lower()) for key in keys):
         raise SignatureError("signature does not match")
 
 

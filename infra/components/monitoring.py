@@ -169,6 +169,12 @@ class Monitoring(Construct):
             description="A provider refused the poller's credential (401/403): rotate the secret.",
         )
         self._alarm(
+            "SecretBlank",
+            self._metric("SecretBlank"),
+            threshold=1,
+            description="A connection secret read back blank: it verifies nothing. Fix the secret.",
+        )
+        self._alarm(
             "SignatureRejectedSpike",
             self._metric("SignatureRejected"),
             threshold=c.SIGNATURE_REJECTION_SPIKE,

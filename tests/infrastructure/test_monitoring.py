@@ -72,7 +72,13 @@ def test_each_function_alarms_on_errors_and_throttles(
 
 @pytest.mark.parametrize(
     ("metric", "threshold"),
-    [("PollerAuthFailed", 1), ("SignatureRejected", 25), ("ArtifactExpired", 1), ("ArtifactFailed", 1)],
+    [
+        ("PollerAuthFailed", 1),
+        ("SecretBlank", 1),
+        ("SignatureRejected", 25),
+        ("ArtifactExpired", 1),
+        ("ArtifactFailed", 1),
+    ],
 )
 def test_custom_metric_alarms_read_the_powertools_namespace_service_and_stack(
     synthesized: Synthesized, metric: str, threshold: int

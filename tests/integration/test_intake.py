@@ -317,23 +317,24 @@ def test_unknown_connection_is_404(lambda_env: dict[str, Any], lambda_context: A
         (b'{"eventId": "evt_1", "eventType": "x.y", "payload": NaN}', "NaN is not valid JSON"),
         (b'["not", "an", "object"]', "must be a JSON object"),
         (b'{"eventType": "classify_run.processed", "payload": {}}', "'eventId'"),
+        (b'{"eventId": "evt_1", "eventType": "x.y", "payload": {"n": ' + b"7" * 5000 + b"}}", "4,300 digits"),
     ],
-    ids=["truncated", "nan", "array", "no-event-id"],
+    ids=["truncated", "nan", "array", "no-event-id", "5000-digit-number"],
 )
 def test_malformed_body_is_400_with_a_message_naming_the_problem(
     body: bytes, problem: str, lambda_env: dict[str, Any], lambda_context: Any
 ) -> None:
-    # Given a malformed body, signed for the Extend connection
+    # Given a correctly signed delivery whose body the hub cannot take
     provider = BY_NAME["extend"]
 
     # When it is delivered
     status, answer = deliver(provider.connection, body, provider.headers(body), lambda_context)
 
-    # Then it is refused as malformed, naming the problem
+    # Then it is a 400 that says what is wrong in the hub's words (no Python hint), storing nothing
     assert status == 400
     assert answer["error"] == "malformed_payload"
     assert problem in answer["message"]
-    # And nothing is stored
+    assert "sys." not in answer["message"] and "set_int_max_str_digits" not in answer["message"]
     assert stored_items(lambda_env) == []
 
 

@@ -54,6 +54,25 @@ def test_secrets_may_name_secrets_manager_entries_instead_of_values() -> None:
     assert config.inline_secrets() == []
 
 
+def test_artifact_hosts_may_name_the_port_they_admit() -> None:
+    # Given host patterns, one of them naming its port
+    hosts = ["*.example.com", "f.example.com:8443"]
+    # When the config is read
+    config = parse_config(json.dumps({"connections": [webhook(artifactHosts=hosts)]}))
+    # Then both are kept as written
+    assert config.connections[0].artifact_hosts == hosts
+
+
+def test_allowed_source_ips_take_addresses_and_networks_of_both_families() -> None:
+    # Given Klavi's two published addresses, a network and an IPv6 network
+    ips = ["18.230.43.17", "18.231.92.86", "10.0.0.0/24", "2001:db8::/32"]
+    # When the config is read
+    config = parse_config(json.dumps({"connections": [webhook(provider="klavi", allowedSourceIps=ips)]}))
+    # Then they are kept as written, and a connection without the setting has none
+    assert config.connections[0].allowed_source_ips == ips
+    assert parse_config(json.dumps({"connections": [webhook()]})).connections[0].allowed_source_ips is None
+
+
 def test_functions_receive_api_keys_only_as_hashes() -> None:
     # Given a config with an inline API key
     config = parse_config(json.dumps({"apiKeys": [{"key": "dev-key-acme-000000", "tenantId": "acme"}]}))
@@ -124,6 +143,67 @@ def test_functions_receive_api_keys_only_as_hashes() -> None:
             {"apiKeys": [{"key": SECRET, "keyHash": "0" * 64, "tenantId": "acme"}]},
             "apiKeys[0]: Value error, an API key needs exactly one of 'key' or 'keyHash'",
         ),
+        (
+            {"connections": [webhook(secrets=[" "])]},
+            "connections[0].secrets[0]: Value error, a secret must not be blank",
+        ),
+        (
+            {"connections": [webhook(secrets=[SECRET, "\t\n "])]},
+            "connections[0].secrets[1]: Value error, a secret must not be blank",
+        ),
+        (
+            {"connections": [webhook(secrets=[{"secretsManager": "  "}])]},
+            "connections[0].secrets[0]: Value error, secretsManager must not be blank",
+        ),
+        (
+            {
+                "connections": [
+                    webhook(
+                        provider="klavi",
+                        secrets=[],
+                        poll={"baseUrl": "https://api.klavi.ai", "secretKey": " "},
+                    )
+                ]
+            },
+            "connections[0].poll.secretKey: Value error, a secret must not be blank",
+        ),
+        (
+            {"connections": [webhook(artifactHosts=["files.example.com:99999"])]},
+            "connections[0].artifactHosts[0]: Value error, must be a host pattern",
+        ),
+        (
+            {"connections": [webhook(artifactHosts=["*.example.com", "files example.com"])]},
+            "connections[0].artifactHosts[1]: Value error, must be a host pattern",
+        ),
+        (
+            {"connections": [webhook(allowedSourceIps=["18.230.43.17", "klavi.ai"])]},
+            "connections[0].allowedSourceIps[1]: Value error, must be an IP address or a CIDR block",
+        ),
+        (
+            {"connections": [webhook(allowedSourceIps=["10.0.0.1/8"])]},
+            "connections[0].allowedSourceIps[0]: Value error, must be an IP address or a CIDR block",
+        ),
+        (
+            {"connections": [webhook(allowedSourceIps=["18.230.43.17/33"])]},
+            "connections[0].allowedSourceIps[0]: Value error, must be an IP address or a CIDR block",
+        ),
+        (
+            {"connections": [webhook(allowedSourceIps=[])]},
+            "connections[0].allowedSourceIps: List should have at least 1 item",
+        ),
+        (
+            {
+                "connections": [
+                    webhook(
+                        provider="vai",
+                        secrets=[],
+                        poll={"baseUrl": "https://vai.example", "apiKey": "k"},
+                        allowedSourceIps=["18.230.43.17"],
+                    )
+                ]
+            },
+            "allowedSourceIps applies to webhooks",
+        ),
     ],
     ids=[
         "unknown-provider",
@@ -138,6 +218,17 @@ def test_functions_receive_api_keys_only_as_hashes() -> None:
         "empty-tenant",
         "short-api-key",
         "key-and-hash",
+        "blank-secret",
+        "whitespace-secret-beside-a-good-one",
+        "blank-secrets-manager-name",
+        "blank-poll-secret-key",
+        "artifact-host-port-out-of-range",
+        "artifact-host-with-a-space",
+        "source-ip-not-an-address",
+        "source-network-with-host-bits",
+        "source-network-prefix-too-long",
+        "source-ips-empty",
+        "source-ips-on-a-pull-connection",
     ],
 )
 def test_invalid_config_names_the_field_and_the_problem_without_echoing_values(

@@ -37,7 +37,8 @@ def test_text_and_bytes_parse_alike() -> None:
         (b'{"a": -Infinity}', "-Infinity is not valid JSON"),
         (b'{"a": 1e400}', "number 1e400 is beyond the range of a double"),
         (b'{"a": -1e400}', "beyond the range of a double"),
-        (b"[" + b"9" * 5000 + b"]", "not acceptable JSON"),
+        (b"[" + b"9" * 5000 + b"]", "not acceptable JSON: an integer has more than 4,300 digits"),
+        (b'{"a": -' + b"9" * 4301 + b"}", "an integer has more than 4,300 digits"),
         (b'{"a": "\\ud800"}', "unpaired UTF-16 surrogate"),
         (b'["\\udc00\\ud800"]', "unpaired UTF-16 surrogate"),
         (b"[" * 1000 + b"]" * 1000, "nested deeper than 128 levels"),
@@ -50,6 +51,27 @@ def test_refused_documents_say_what_is_wrong(body: bytes, message: str) -> None:
     # Then it is refused as malformed, saying what is wrong
     with pytest.raises(MalformedPayload, match=re.escape(message)):
         jsonutil.loads(body)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"[" + b"9" * 5000 + b"]", b'{"a": -' + b"1" * 100_000 + b"}", b'{"a": 1' + b"0" * 4300 + b"}"],
+    ids=["5000-digits", "100000-digits-negative", "4301-digits"],
+)
+def test_refusal_of_a_long_integer_is_said_in_the_hubs_words(body: bytes) -> None:
+    # Given an integer longer than Python reads by default
+    # When the body is parsed
+    with pytest.raises(MalformedPayload) as refused:
+        jsonutil.loads(body)
+    # Then the message says what is wrong, without Python's own hint
+    assert refused.value.message == "body is not acceptable JSON: an integer has more than 4,300 digits"
+    assert "sys" not in refused.value.message
+
+
+def test_integer_of_4300_digits_is_read() -> None:
+    # Given an integer of exactly the limit's length
+    # When it is parsed, then it is read whole
+    assert jsonutil.loads(b"[" + b"9" * 4300 + b"]") == [int("9" * 4300)]
 
 
 def test_nesting_up_to_the_limit_is_accepted() -> None:
@@ -87,11 +109,11 @@ def test_dumps_is_compact_and_keeps_non_ascii() -> None:
     assert jsonutil.dumps({"a": [1, "é"]}) == '{"a":[1,"é"]}'
 
 
-def test_dumps_refuses_nan_with_a_domain_error() -> None:
-    # When a value holding NaN is written
-    # Then it is refused as malformed: not JSON
-    with pytest.raises(MalformedPayload, match="not JSON"):
+def test_dumps_refuses_nan_with_a_domain_error_in_the_hubs_words() -> None:
+    # Given a value holding NaN, when it is written, then the refusal is ours
+    with pytest.raises(MalformedPayload) as refused:
         jsonutil.dumps({"a": float("nan")})
+    assert refused.value.message == "payload is not JSON: it holds NaN or Infinity"
 
 
 _json = st.recursive(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+import uuid
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -15,7 +16,7 @@ from functions.adapters.event_store.table import WHAT, Table
 from functions.errors import StoreUnavailable
 from functions.models.blob_keys import artifact_source_key, payload_key
 from functions.models.event import CanonicalEvent, NewEvent
-from functions.models.items import from_item, is_event_item, to_item
+from functions.models.items import ARTIFACTS_ATTRIBUTE, artifact_from_attr, from_item, is_event_item, to_item
 from functions.models.store import PutOutcome, PutResult
 
 
@@ -23,20 +24,28 @@ class EventItems(Table):
     # -- writes ----------------------------------------------------------------------------
 
     def put(self, new: NewEvent) -> PutResult:
-        """Store an event once. New or duplicate; StoreUnavailable if it is not durable."""
-        event = new.event
+        """Store an event once. New or duplicate; StoreUnavailable if it is not durable.
+
+        A duplicate changes nothing: what this attempt wrote to the bucket is removed again
+        unless the stored item points at it. Credentialed URLs are kept under keys of this
+        attempt alone (``artifact-sources/{id}/{attempt}/{n}``), written before the item that
+        names them, so the item never points at a URL that is not kept, and no other attempt
+        can replace it. One left by a crash, or by a write whose outcome is unknown, is
+        referenced by nothing or by the item that stored it; the bucket's lifecycle rule
+        expires it either way.
+        """
+        event = self._with_source_keys(new)
         payload_text = jsonutil.dumps(event.payload)
-        written: list[str] = []
+        written = [artifact.source_key for artifact in event.artifacts if artifact.source_key]
         payload_ref = None
         try:
-            for index, url in enumerate(new.artifact_urls):
-                key = artifact_source_key(event.id, index)
-                self.blobs.put(key, url.encode(), "text/plain")
+            for artifact, url in zip(event.artifacts, new.artifact_urls, strict=False):
+                if artifact.source_key:
+                    self.blobs.put(artifact.source_key, url.encode(), "text/plain")
             if len(payload_text.encode()) > self.inline_limit:
                 digest = hashlib.sha256(payload_text.encode()).hexdigest()
                 payload_ref = payload_key(event.tenant_id, event.id, digest)
                 self.blobs.put(payload_ref, payload_text.encode(), "application/json")
-                written.append(payload_ref)
             item = to_item(
                 event,
                 payload_text=None if payload_ref else payload_text,
@@ -51,34 +60,58 @@ class EventItems(Table):
             )
         except ClientError as error:
             if dynamodb.is_condition_failure(error):
-                self._forget_unreferenced(event.id, written)
+                self._forget_unreferenced(event.id, [*written, *([payload_ref] if payload_ref else [])])
                 return PutResult(event.id, PutOutcome.DUPLICATE)
-            self._forget(written)
+            self._forget_payload(payload_ref)
             raise dynamodb.unavailable(WHAT, error) from None
         except BotoCoreError as error:
-            self._forget(written)
+            self._forget_payload(payload_ref)
             raise dynamodb.unavailable(WHAT, error) from None
         except StoreUnavailable:
-            self._forget(written)
+            self._forget_payload(payload_ref)
             raise
         return PutResult(event.id, PutOutcome.NEW)
+
+    @staticmethod
+    def _with_source_keys(new: NewEvent) -> CanonicalEvent:
+        """The event with each artifact naming the key its URL is kept under, by this attempt."""
+        event = new.event
+        if not new.artifact_urls:
+            return event
+        attempt = uuid.uuid4().hex
+        artifacts = [
+            artifact.model_copy(update={"source_key": artifact_source_key(event.id, index, attempt)})
+            if index < len(new.artifact_urls)
+            else artifact
+            for index, artifact in enumerate(event.artifacts)
+        ]
+        return event.model_copy(update={"artifacts": artifacts})
 
     def _expires_at(self) -> int | None:
         if self.retention_days <= 0:
             return None
         return int(time.time()) + self.retention_days * 86_400
 
-    def _forget(self, keys: list[str]) -> None:
-        for key in keys:
-            self.blobs.delete(key)
+    def _forget_payload(self, payload_ref: str | None) -> None:
+        """After a failed write: its payload object goes (a retry writes the same key again).
+        The URLs stay: a write that failed on the way back may have stored an item naming them,
+        and a retry keeps its own under new keys."""
+        if payload_ref:
+            self.blobs.delete(payload_ref)
 
     def _forget_unreferenced(self, event_id: str, keys: list[str]) -> None:
-        """After a duplicate: remove a payload object the stored event does not point at."""
+        """After a duplicate: remove what this attempt wrote unless the stored item points at
+        it (it may be this very attempt's, if a retried request found its own first write)."""
         if not keys:
             return
-        stored = self._get_item(event_id, ["payloadRef"])
-        ref = (stored or {}).get("payloadRef", {}).get("S")
-        self._forget([key for key in keys if key != ref])
+        stored = self._get_item(event_id, ["payloadRef", ARTIFACTS_ATTRIBUTE], consistent=True) or {}
+        kept = {stored.get("payloadRef", {}).get("S")}
+        kept.update(
+            artifact_from_attr(attr).source_key for attr in stored.get(ARTIFACTS_ATTRIBUTE, {}).get("L", [])
+        )
+        for key in keys:
+            if key not in kept:
+                self.blobs.delete(key)
 
     # -- reads -----------------------------------------------------------------------------
 

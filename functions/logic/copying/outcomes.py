@@ -17,6 +17,11 @@ from functions.models.store import UNCHANGED
 from functions.observability import logger, metrics
 
 
+def source_key_of(event: CanonicalEvent, index: int, artifact: Artifact) -> str:
+    """Where the artifact's credentialed URL is kept: the key its item names, or the legacy key."""
+    return artifact.source_key or artifact_source_key(event.id, index)
+
+
 def not_after_copied(update: dict[str, Any]) -> Callable[[Artifact], Artifact | None]:
     """A change that never overwrites a copy another run has already recorded."""
 
@@ -95,7 +100,7 @@ def record_copied(
         "copied_at": format_timestamp(utcnow()),
     }
     deps.store.update_artifact(event.id, index, not_after_copied(update), payload=payload)
-    deps.blobs.delete(artifact_source_key(event.id, index))  # the credentials are no longer needed
+    deps.blobs.delete(source_key_of(event, index, artifact))  # the credentials are no longer needed
     metrics.add_metric(name="ArtifactCopied", unit="Count", value=1)
     metrics.add_metric(name="ArtifactBytesCopied", unit="Bytes", value=copied.size)
     logger.info(

@@ -8,10 +8,10 @@ from pydantic import BaseModel
 
 from functions.errors import SourceUnavailable, StoreUnavailable, Unresolvable
 from functions.logic.copying.deps import DEFAULT_ARTIFACT_HOSTS, ArtifactOutcome, CopyDeps
-from functions.logic.copying.outcomes import record_copied, record_failure
+from functions.logic.copying.outcomes import record_copied, record_failure, source_key_of
 from functions.logic.copying.transfer import PermanentFailure, SourceExpired, TransientFailure, transfer
 from functions.logic.url_policy import Refused
-from functions.models.blob_keys import artifact_key, artifact_source_key
+from functions.models.blob_keys import artifact_key
 from functions.models.config import Connection
 from functions.models.event import Artifact, ArtifactStatus, CanonicalEvent
 from functions.observability import logger
@@ -83,7 +83,7 @@ def copy_one(
     event: CanonicalEvent, index: int, artifact: Artifact, hosts: Sequence[str], deps: CopyDeps
 ) -> ArtifactOutcome:
     key = artifact_key(event.tenant_id, event.source, event.occurred_at, event.id, artifact.name)
-    stashed = deps.blobs.get_if_exists(artifact_source_key(event.id, index))
+    stashed = deps.blobs.get_if_exists(source_key_of(event, index, artifact))
     if stashed is None:
         reason = "the source URL is no longer kept (the stash expires with the bucket's lifecycle)"
         return record_failure(

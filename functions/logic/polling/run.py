@@ -28,6 +28,7 @@ from functions.logic.polling.model import (
     RunBudget,
     RunOutcome,
 )
+from functions.logic.secret_checks import usable_secret
 from functions.models.config import Connection, Provider
 from functions.models.event import format_timestamp, parse_timestamp, utcnow
 from functions.observability import count_by_source, logger, metrics
@@ -135,7 +136,8 @@ def _run(
         _finish(summary, started)
         return summary
     try:
-        work(connection, services.secrets.resolve(connection.poll.credential), summary)
+        credential = usable_secret(connection.id, services.secrets.resolve(connection.poll.credential))
+        work(connection, credential, summary)
         if summary.outcome is RunOutcome.RUNNING:
             summary.outcome = RunOutcome.COMPLETED
         return summary

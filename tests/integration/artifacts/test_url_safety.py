@@ -26,6 +26,12 @@ S3_HOST = "klavi-results.s3.sa-east-1.amazonaws.com"
         ("https://2130706433/result.zip", "IP address"),
         ("https://0x7f.1/result.zip", "IP address"),
         ("ftp://files.amazonaws.com/result.zip", "scheme"),
+        (f"https://{S3_HOST}:22/result.zip", "port 22"),
+        (f"https://{S3_HOST}:8443/result.zip", "port 8443"),
+        ("https://klavi results.s3.sa-east-1.amazonaws.com/result.zip", "well-formed"),
+        ("https://klavi%2eresults.s3.sa-east-1.amazonaws.com/result.zip", "well-formed"),
+        ("https://-results.s3.sa-east-1.amazonaws.com/result.zip", "well-formed"),
+        ("https://results..s3.sa-east-1.amazonaws.com/result.zip", "well-formed"),
     ],
     ids=[
         "metadata-over-http",
@@ -38,6 +44,12 @@ S3_HOST = "klavi-results.s3.sa-east-1.amazonaws.com"
         "decimal-ip",
         "hex-ip",
         "ftp",
+        "allowed-host-on-the-ssh-port",
+        "allowed-host-on-a-port-no-entry-names",
+        "host-with-a-space",
+        "host-with-a-percent-escape",
+        "label-starting-with-a-hyphen",
+        "empty-label",
     ],
 )
 def test_url_outside_the_policy_is_refused_without_a_request(copying: Copying, url: str, says: str) -> None:
@@ -162,3 +174,33 @@ def test_refusal_reason_never_contains_the_query() -> None:
         )
     # And the reason given does not hold the query's signature
     assert "topsecret" not in refused.value.reason
+
+
+@pytest.mark.parametrize(
+    ("url", "patterns", "port"),
+    [
+        (f"https://{S3_HOST}/r.zip", ["*.amazonaws.com"], 443),
+        (f"https://{S3_HOST}:443/r.zip", ["*.amazonaws.com"], 443),
+        ("https://files.partner.example:8443/r.zip", ["files.partner.example:8443"], 8443),
+        ("https://files.partner.example:8443/r.zip", ["*.amazonaws.com", "*.partner.example:8443"], 8443),
+    ],
+    ids=["default-port", "default-port-spelt-out", "port-the-entry-names", "port-of-a-glob-entry"],
+)
+def test_default_port_or_the_port_an_entry_names_is_admitted(
+    url: str, patterns: list[str], port: int
+) -> None:
+    # Given an allow-listed host on the scheme's default port, or on a port its entry names
+    # When the URL is checked
+    target = check_url(url, patterns, resolve=lambda host, port: ["52.95.163.10"])
+    # Then it is admitted on that port
+    assert target.port == port
+
+
+def test_entry_with_a_port_admits_that_port_only() -> None:
+    # Given an entry that names port 8443
+    patterns = ["files.partner.example:8443"]
+    # When the same host is asked for on the default port, or on another one
+    # Then both are refused
+    for url in ("https://files.partner.example/r.zip", "https://files.partner.example:9443/r.zip"):
+        with pytest.raises(Refused, match="port"):
+            check_url(url, patterns, resolve=lambda host, port: ["52.95.163.10"])

@@ -97,6 +97,39 @@ def test_non_json_body_is_checked_over_its_raw_bytes_only() -> None:
         _verify(s.klavi_headers(b"other"), body)
 
 
+def _padded(size: int) -> bytes:
+    """A pretty-printed Klavi event padded to about ``size`` bytes."""
+    padding = "x" * max(0, size - len(json.dumps(ANALYSIS, indent=2)) - 20)
+    return json.dumps({**ANALYSIS, "padding": padding}, indent=2).encode()
+
+
+def test_large_unsigned_body_is_refused_without_being_parsed(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given a 5 MB JSON body whose signature matches neither form, and a spy on the fallback
+    body = _padded(5 * 1024 * 1024)
+    parsed: list[int] = []
+    monkeypatch.setattr(klavi, "_reserialized", lambda raw: parsed.append(len(raw)))
+
+    # When it is verified
+    with pytest.raises(SignatureError, match="does not match"):
+        _verify(s.klavi_headers(b"something else"), body)
+
+    # Then it was refused over its raw bytes: never parsed nor re-serialized
+    assert parsed == []
+
+
+def test_compact_fallback_is_tried_up_to_the_limit_only() -> None:
+    # Given bodies just under and just over the limit, each signed over its compact form
+    small, large = _padded(klavi.RESERIALIZE_LIMIT - 64), _padded(klavi.RESERIALIZE_LIMIT + 64)
+    assert len(small) <= klavi.RESERIALIZE_LIMIT < len(large)
+
+    # When each is verified, then the small one verifies and the large one is refused
+    _verify(s.klavi_headers(small, signed=s.compact(small)), small)
+    with pytest.raises(SignatureError, match="does not match"):
+        _verify(s.klavi_headers(large, signed=s.compact(large)), large)
+    # while a large body signed over its raw bytes verifies as before
+    _verify(s.klavi_headers(large), large)
+
+
 def test_stale_timestamp_is_rejected_although_it_is_not_signed() -> None:
     # Given a body signed an hour ago (Klavi does not sign its timestamp)
     body = s.body_of(ANALYSIS)

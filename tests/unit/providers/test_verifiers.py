@@ -231,6 +231,19 @@ def test_connection_without_secrets_verifies_nothing(scheme: Scheme) -> None:
         WEBHOOK_SCHEMES[scheme.provider].verify(s.delivery(headers, BODY), [])
 
 
+@pytest.mark.parametrize("blank", ["", " ", "\t\n"], ids=["empty", "space", "whitespace"])
+def test_blank_secret_never_verifies_even_a_delivery_signed_with_it(scheme: Scheme, blank: str) -> None:
+    # Given a delivery signed with a blank key: an HMAC anybody can compute
+    if scheme.provider is Provider.STANDARD_WEBHOOKS:
+        headers = s.standard_headers_raw(BODY, "whsec_" + blank, msg_id="msg_blank", timestamp=s.NOW_TS)
+    else:
+        headers = scheme.sign(BODY, blank, s.NOW_TS)
+    # When it is checked against a connection whose only secret is that blank value
+    # Then it is refused
+    with pytest.raises(SignatureError):
+        scheme.verify(headers, BODY, blank)
+
+
 def test_rejection_message_never_contains_the_secret(scheme: Scheme) -> None:
     # Given a delivery signed with a secret not the connection's
     headers = scheme.sign(
