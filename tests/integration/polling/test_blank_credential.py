@@ -6,12 +6,12 @@ from dataclasses import replace
 
 import pytest
 
+from eventhub.demo import KlaviFake
 from functions.adapters.secrets import SecretResolver
 from functions.errors import SecretsUnavailable
 from functions.logic.polling import PollServices
 from functions.models.config import HubConfig
 from functions.observability import metrics
-from tests.fakes import KlaviFake
 from tests.integration.polling.conftest import TENANT, run, stored_source_ids
 
 
