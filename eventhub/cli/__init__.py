@@ -9,6 +9,7 @@ time range, a 422 from the API), 3 missing or refused credentials (401), 4 not f
 
 This package holds the typer ``app`` and its global options; the commands live by job:
 ``events`` (events list|get|tail), ``maintenance`` (backfill, replay, recopy, rebuild-counters),
+``republish`` (stored events onto the event bus again),
 and the registry's ``keys`` (create|list|revoke), ``connections`` (add|update|disable|enable|list)
 and ``config_apply`` (config apply), which write through ``registry_target`` (the registry, the
 schedules and the secrets of the local or deployed stack); on top of ``target`` (which stack,
@@ -23,7 +24,7 @@ from typing import Annotated
 
 import typer
 
-from eventhub.cli import maintenance
+from eventhub.cli import maintenance, republish
 from eventhub.cli.api_client import describe_error
 from eventhub.cli.config_apply import config_app
 from eventhub.cli.connections import connections_app
@@ -66,6 +67,7 @@ app.command()(maintenance.backfill)
 app.command()(maintenance.replay)
 app.command(context_settings=PASS_THROUGH)(maintenance.recopy)
 app.command("rebuild-counters", context_settings=PASS_THROUGH)(maintenance.rebuild_counters)
+app.command()(republish.republish)
 
 
 @app.callback()

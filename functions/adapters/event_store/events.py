@@ -16,7 +16,14 @@ from functions.adapters.event_store.table import WHAT, Table
 from functions.errors import StoreUnavailable
 from functions.models.blob_keys import artifact_source_key, payload_key
 from functions.models.event import CanonicalEvent, NewEvent
-from functions.models.items import ARTIFACTS_ATTRIBUTE, artifact_from_attr, from_item, is_event_item, to_item
+from functions.models.items import (
+    ARTIFACTS_ATTRIBUTE,
+    EVENT_KIND,
+    artifact_from_attr,
+    from_item,
+    is_event_item,
+    to_item,
+)
 from functions.models.store import PutOutcome, PutResult
 
 
@@ -163,3 +170,17 @@ class EventItems(Table):
             except dynamodb.Unprocessed:
                 pass  # keys left unprocessed are simply "not known": the conditional put still decides
         return found
+
+    def tenant_ids(self) -> list[str]:
+        """Every tenant with a stored event (a Scan of the whole table: offline commands only)."""
+        params: dict[str, Any] = {
+            "TableName": self.table,
+            "ProjectionExpression": "#tenant",
+            "FilterExpression": "#kind = :event",
+            "ExpressionAttributeNames": {"#tenant": "tenantId", "#kind": schema.KIND_ATTRIBUTE},
+            "ExpressionAttributeValues": {":event": {"S": EVENT_KIND}},
+        }
+        tenants: set[str] = set()
+        for page in self.ddb.get_paginator("scan").paginate(**params):
+            tenants.update(item["tenantId"]["S"] for item in page.get("Items", []) if "tenantId" in item)
+        return sorted(tenants)
