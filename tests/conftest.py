@@ -66,6 +66,8 @@ DATE_SENSITIVE = (
     "tests/unit/test_cli.py",
     "tests/unit/test_cli_deployed.py",
     "tests/unit/test_cli_local_stack.py",
+    "tests/unit/test_cli_republish.py",
+    "tests/integration/test_registry.py",
 )
 
 
