@@ -25,6 +25,7 @@ SUITES = {
     "copier": "1 GiB artifact copy: RSS and throughput vs upload_fileobj",
     "query": "items read per request and p50 latency per route",
     "load": "10,000 signed webhooks with injected store faults",
+    "forwarding": "entries/s through publish() vs bare put_events; billed events per million",
 }
 
 RESULTS = Path(__file__).resolve().parent / "results.json"
