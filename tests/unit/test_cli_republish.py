@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -11,6 +9,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import LOCAL_CONFIG
+from tests.support.bus_queue import attach_queue, drain
 from tests.unit.test_cli_local_stack import run
 
 # Fixed times around a day boundary: the window crosses two byTime partitions.
@@ -36,33 +35,6 @@ def _event(n: int, tenant: str, event_type: str, at: datetime) -> Any:
         channel=Channel.WEBHOOK,
         payload={"n": n},
     )
-
-
-def attach_queue(stack: Any, name: str) -> str:
-    """A rule on the stack's bus for every hub entry, with an SQS queue as its target."""
-    sqs, events = stack.client("sqs"), stack.client("events")
-    url = sqs.create_queue(QueueName=name)["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    bus = stack.resources["event_bus"]
-    pattern = json.dumps({"source": [{"prefix": "eventhub."}]})
-    events.put_rule(Name=f"{name}-rule", EventBusName=bus, EventPattern=pattern, State="ENABLED")
-    events.put_targets(Rule=f"{name}-rule", EventBusName=bus, Targets=[{"Id": "queue", "Arn": arn}])
-    return url
-
-
-def drain(stack: Any, url: str, *, quiet_seconds: float = 1.5, deadline_seconds: float = 30.0) -> list[dict]:
-    """Every message of the queue (EventBridge envelopes), until it stays empty a moment."""
-    sqs, received = stack.client("sqs"), []
-    deadline, last = time.monotonic() + deadline_seconds, time.monotonic()
-    while time.monotonic() < deadline and time.monotonic() - last < quiet_seconds:
-        messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0)
-        for message in messages.get("Messages", []):
-            received.append(json.loads(message["Body"]))
-            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
-            last = time.monotonic()
-        if not messages.get("Messages"):
-            time.sleep(0.1)
-    return received
 
 
 @pytest.fixture(scope="module")
