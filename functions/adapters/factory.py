@@ -6,6 +6,7 @@ from functools import cache, lru_cache
 from typing import Any
 
 from functions.adapters.blob_store import BlobStore
+from functions.adapters.event_bus import EventBridgeBus
 from functions.adapters.event_store import EventStore
 from functions.adapters.registry.cached import CachedRegistry, CopyView, TtlCache
 from functions.adapters.registry.table import RegistryTable
@@ -65,12 +66,17 @@ def event_store() -> EventStore:
 
 
 @lru_cache(maxsize=1)
+def event_bus() -> EventBridgeBus:
+    return EventBridgeBus(settings().event_bus_name, client("events"))
+
+
+@lru_cache(maxsize=1)
 def secret_resolver() -> SecretResolver:
     return SecretResolver()
 
 
 def reset() -> None:
     """Forget every cached adapter (tests and the local runtime switch environments)."""
-    for factory in (client, registry, copy_settings, blob_store, event_store, secret_resolver):
+    for factory in (client, registry, copy_settings, blob_store, event_store, event_bus, secret_resolver):
         factory.cache_clear()
     settings.cache_clear()

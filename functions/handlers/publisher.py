@@ -7,12 +7,9 @@ failure: Lambda retries the batch from it, bisects, and finally sends it to the 
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from functions.adapters import factory
-from functions.adapters.event_bus import EventBridgeBus
 from functions.logic.publishing.entries import entries_of
 from functions.logic.publishing.publish import PublishPolicy, publish
 from functions.observability import logger, metrics, tracer
@@ -21,18 +18,13 @@ from functions.settings import settings
 POLICY = PublishPolicy()
 
 
-@lru_cache(maxsize=1)
-def _bus() -> EventBridgeBus:
-    return EventBridgeBus(settings().event_bus_name, factory.client("events"))
-
-
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict, context: LambdaContext) -> dict:
     bucket = settings().bucket_name
     entries = [entry for record in event.get("Records", []) for entry in entries_of(record, bucket)]
-    report = publish(entries, _bus(), POLICY)
+    report = publish(entries, factory.event_bus(), POLICY)
     metrics.add_metric(name="PublishedEntries", unit="Count", value=report.put)
     if report.retried:
         metrics.add_metric(name="PublishRetries", unit="Count", value=report.retried)
