@@ -14,7 +14,7 @@ from bench.bench_load import Outcome, _secret, _send, plan
 from tests.conftest import LOCAL_CONFIG
 from tests.support.bus_queue import attach_queue, drain
 
-WEBHOOKS = 200
+WEBHOOKS = 500
 
 
 def stored_ids(stack: Any) -> set[str]:
@@ -40,7 +40,7 @@ def test_every_stored_event_reaches_the_rules_queue_under_store_faults() -> None
         secrets = {d.connection: _secret(d.connection) for d in sends}
         outcome = Outcome()
 
-        # When 200 signed webhooks are sent by retrying senders
+        # When 500 signed webhooks are sent by retrying senders
         with ThreadPoolExecutor(max_workers=8) as pool:
             for future in [pool.submit(_send, stack.url, d, secrets[d.connection], outcome) for d in sends]:
                 future.result()
