@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from types import TracebackType
@@ -26,6 +27,8 @@ from eventhub.registry.apply import apply_config
 from eventhub.registry.schedules import Schedules
 from functions.adapters.registry.table import RegistryTable
 from functions.models.config import HubConfig, load_config
+
+SLOW_STOP_SECONDS = 5.0  # a service slower than this to stop is named in the log
 
 FAKE_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -136,10 +139,14 @@ class LocalStack:
         self.gateway.ready.clear()
         while self._started_services:
             service = self._started_services.pop()
+            began = time.monotonic()
             try:
                 service.stop()
             except Exception as error:  # keep stopping the rest
                 logging.getLogger(__name__).warning("service %r failed to stop: %s", service, error)
+            if (took := time.monotonic() - began) > SLOW_STOP_SECONDS:
+                name = type(service).__name__
+                logging.getLogger(__name__).warning("service %s took %.1f s to stop", name, took)
         if self._server is not None:
             if self._server_thread is not None:
                 self._server.shutdown()

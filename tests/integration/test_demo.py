@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import psutil
@@ -74,6 +75,26 @@ def _lines_until(process: subprocess.Popen[str], marker: str, timeout: float) ->
     return seen
 
 
+def _drain(process: subprocess.Popen[str]) -> Callable[[], str]:
+    """Read the process's stderr in the background; the returned callable gives what it wrote."""
+    chunks: list[str] = []
+
+    def read() -> None:
+        assert process.stderr is not None
+        for line in process.stderr:
+            chunks.append(line)
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+
+    def written() -> str:
+        if process.poll() is not None:
+            reader.join(timeout=5)
+        return "".join(chunks)
+
+    return written
+
+
 def test_make_demo_shows_webhooks_polls_copies_and_aggregates_then_stops_cleanly_on_ctrl_c(
     tmp_path: Path,
 ) -> None:
@@ -92,6 +113,7 @@ def test_make_demo_shows_webhooks_polls_copies_and_aggregates_then_stops_cleanly
         stderr=subprocess.PIPE,
         text=True,
     )  # fmt: skip
+    errors = _drain(process)  # read as it comes: a full stderr pipe would block the demo
     try:
         output = _lines_until(process, "[demo] running", timeout=45)
         children = psutil.Process(process.pid).children(recursive=True)
@@ -117,17 +139,20 @@ def test_make_demo_shows_webhooks_polls_copies_and_aggregates_then_stops_cleanly
 
         # When Ctrl-C reaches it
         process.send_signal(signal.SIGINT)
-        code = process.wait(timeout=30)
+        try:
+            code = process.wait(timeout=45)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+            raise AssertionError(f"the demo did not stop within 45 s; stderr:\n{errors()}") from None
     finally:
         if process.poll() is None:
             process.kill()
             process.wait()
 
     # Then it stops cleanly: exit code 0, no traceback, its ports released, its registration gone
-    assert process.stdout is not None and process.stderr is not None
-    errors = process.stderr.read()
-    assert code == 0, errors
-    assert "Traceback" not in errors
+    assert code == 0, errors()
+    assert "Traceback" not in errors()
     assert all(_port_is_free(port) for port in (gateway, *provider_ports))
     assert list((tmp_path / ".local" / "run").glob("*.json")) == []
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +18,8 @@ if TYPE_CHECKING:
     from eventhub.local.stack import LocalStack
 
 log = logging.getLogger(__name__)
+
+STOP_WAIT_SECONDS = 15.0
 
 SendFailure = Callable[[Subscription, dict[str, Any]], None]
 
@@ -84,9 +87,15 @@ class StreamDispatcher:
             self._threads.append(thread)
 
     def stop(self) -> None:
+        """Stop every poller: a batch under way is delivered, nothing after it is read. The wait is
+        one deadline for all of them, so a stop takes at most ``STOP_WAIT_SECONDS`` however many
+        subscriptions there are."""
         self._stop.set()
+        deadline = time.monotonic() + STOP_WAIT_SECONDS
         for thread in self._threads:
-            thread.join(timeout=30)
+            thread.join(timeout=max(0.0, deadline - time.monotonic()))
+            if thread.is_alive():
+                log.warning("stream poller %s still busy at stop; it ends with the process", thread.name)
         self._threads.clear()
 
     def _run(self, subscription: Subscription) -> None:
@@ -111,6 +120,8 @@ class StreamDispatcher:
             for shard_id, records in reader.read():
                 wanted = [r for r in records if admitted(subscription, r)]
                 for start in range(0, len(wanted), subscription.batch_size):
+                    if self._stop.is_set():  # stopping: the rest stays unread, as in a stopped mapping
+                        return delivered
                     batch = wanted[start : start + subscription.batch_size]
                     # Nothing is kept per delivery: a long `make run` must not grow with the stream.
                     self._deliver(subscription, batch, reader.stream_arn, shard_id)

@@ -287,3 +287,27 @@ def test_records_given_up_land_in_the_on_failure_queue_in_lambdas_format(
     assert info["shardId"] and info["streamArn"].startswith(
         f"arn:aws:dynamodb:us-east-1:123456789012:table/{aws['table']}/stream/"
     )
+
+
+def test_a_stopping_dispatcher_delivers_the_batch_under_way_and_reads_no_further(
+    aws: dict[str, Any], dispatch: tuple[StreamDispatcher, FakeFunction, list[dict[str, Any]], EventStore]
+) -> None:
+    dispatcher, function, failures, store = dispatch
+    # Given eight pending records (two batches of four), and a stop that arrives during the first
+    for n in range(8):
+        _put(store, aws, n, 1)
+    deliver_batch = function.__call__
+
+    def stop_during(handler: str, event: dict[str, Any]) -> dict[str, Any]:
+        dispatcher.stop()
+        return deliver_batch(handler, event)
+
+    dispatcher._invoke = stop_during
+
+    # When the dispatcher polls
+    delivered = dispatcher.poll_once()
+
+    # Then the batch under way was delivered whole and the second was not started
+    assert delivered == 4
+    assert [len(batch) for batch in function.batches] == [4]
+    assert failures == []
