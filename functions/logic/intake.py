@@ -58,7 +58,9 @@ def receive_webhook(
         headers={k.lower(): v for k, v in headers.items()}, body=body, received_at=received_at
     )
     try:
-        scheme.verify(delivery, usable_secrets(connection.id, secrets.resolve_all(connection.secrets)))
+        # A standard-webhooks connection may verify by public keys alone (no secret to read).
+        keys = secrets.resolve_all(connection.secrets) if connection.secrets else []
+        scheme.verify(delivery, usable_secrets(connection.id, keys) if keys else [], connection)
     except SignatureError as error:
         metrics.add_metric(name="SignatureRejected", unit="Count", value=1)
         logger.warning("webhook rejected", extra={"connection": connection.id, "reason": error.message})

@@ -26,6 +26,8 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
+from functions.models.hmac_settings import HmacSettings
+
 
 class Provider(StrEnum):
     KLAVI = "klavi"
@@ -33,9 +35,12 @@ class Provider(StrEnum):
     EXTEND = "extend"
     STANDARD_WEBHOOKS = "standard-webhooks"
     VAI = "vai"
+    HMAC = "hmac"  # any HMAC-signing sender, described by the connection's ``hmac`` block
 
 
-WEBHOOK_PROVIDERS = frozenset({Provider.KLAVI, Provider.EXA, Provider.EXTEND, Provider.STANDARD_WEBHOOKS})
+WEBHOOK_PROVIDERS = frozenset(
+    {Provider.KLAVI, Provider.EXA, Provider.EXTEND, Provider.STANDARD_WEBHOOKS, Provider.HMAC}
+)
 POLL_PROVIDERS = frozenset({Provider.KLAVI, Provider.EXA, Provider.VAI})
 
 
@@ -97,6 +102,18 @@ def _ip_network(value: str) -> str:
 # An allowedSourceIps entry: one address or one network, IPv4 or IPv6.
 SourceNetwork = Annotated[str, AfterValidator(_ip_network)]
 
+# A Standard Webhooks public key: ``whpk_`` and the base64 of a 32-byte ed25519 key.
+_PUBLIC_KEY = re.compile(r"^whpk_[A-Za-z0-9+/]{43}=?$")
+
+
+def _public_key(value: str) -> str:
+    if not _PUBLIC_KEY.match(value.strip()):
+        raise ValueError("must be a Standard Webhooks public key: whpk_ and 32 bytes in base64")
+    return value.strip()
+
+
+PublicKey = Annotated[str, AfterValidator(_public_key)]
+
 
 def hash_api_key(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
@@ -134,6 +151,11 @@ class Connection(_Model):
     artifact_hosts: list[ArtifactHost] | None = None
     # Webhooks only: the source addresses a delivery may come from (None: any).
     allowed_source_ips: list[SourceNetwork] | None = Field(default=None, min_length=1)
+    # provider "hmac" only: how the sender signs and where its event id and type are.
+    hmac: HmacSettings | None = None
+    # provider "standard-webhooks" only: ed25519 public keys verifying v1a signatures. They are
+    # not secrets, so they may be written inline even in a deployed configuration.
+    public_keys: list[PublicKey] | None = Field(default=None, min_length=1)
 
     @model_validator(mode="after")
     def _provider_capabilities(self) -> Connection:
@@ -145,9 +167,15 @@ class Connection(_Model):
                 raise ValueError(f"connection {self.id!r}: poll needs {field}")
         if self.secrets and self.provider not in WEBHOOK_PROVIDERS:
             raise ValueError(f"connection {self.id!r}: provider {self.provider} does not send webhooks")
-        if self.poll is None and not self.secrets:
+        if (self.provider is Provider.HMAC) != (self.hmac is not None):
+            raise ValueError(f"connection {self.id!r}: an 'hmac' block goes with provider hmac, only")
+        if self.public_keys is not None and self.provider is not Provider.STANDARD_WEBHOOKS:
+            raise ValueError(f"connection {self.id!r}: publicKeys applies to standard-webhooks connections")
+        if self.provider is Provider.HMAC and not self.secrets:
+            raise ValueError(f"connection {self.id!r}: an hmac connection needs 'secrets'")
+        if self.poll is None and not self.receives_webhooks:
             raise ValueError(f"connection {self.id!r}: needs webhook 'secrets' or a 'poll' object")
-        if self.allowed_source_ips is not None and not self.secrets:
+        if self.allowed_source_ips is not None and not self.receives_webhooks:
             raise ValueError(
                 f"connection {self.id!r}: allowedSourceIps applies to webhooks; it needs 'secrets'"
             )
@@ -155,7 +183,7 @@ class Connection(_Model):
 
     @property
     def receives_webhooks(self) -> bool:
-        return bool(self.secrets)
+        return bool(self.secrets or self.public_keys)
 
 
 class ApiKey(_Model):

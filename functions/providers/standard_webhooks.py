@@ -1,4 +1,7 @@
-"""Standard Webhooks (and Svix): ``v1,<base64>`` HMAC-SHA256 of ``{id}.{timestamp}.{raw body}``."""
+"""Standard Webhooks (and Svix): ``v1,<base64>`` HMAC-SHA256 of ``{id}.{timestamp}.{raw body}``,
+and ``v1a,<base64>`` ed25519 signatures of the same content, checked with the connection's
+``whpk_`` public keys (``cryptography`` is imported on that path only, so the intake's cold
+start does not carry it)."""
 
 from __future__ import annotations
 
@@ -22,6 +25,7 @@ from functions.providers.base import (
 
 SOURCE = "standard-webhooks"
 SECRET_PREFIX = "whsec_"  # noqa: S105 - the prefix of every secret, not a secret
+PUBLIC_KEY_PREFIX = "whpk_"
 
 
 def _key(secret: str) -> bytes | None:
@@ -55,16 +59,47 @@ def _headers(delivery: Delivery) -> tuple[str, str, str]:
     return message_id, timestamp, signature
 
 
-def verify(delivery: Delivery, secrets: Sequence[str]) -> None:
+def verify(delivery: Delivery, secrets: Sequence[str], public_keys: Sequence[str] = ()) -> None:
+    """A v1 signature verified by one of ``secrets``, or a v1a one by one of ``public_keys``."""
     message_id, timestamp, header = _headers(delivery)
     check_timestamp(timestamp, delivery.received_at)
-    presented = [entry[3:] for entry in header.split(" ") if entry.startswith("v1,")]
-    if not presented:
-        raise SignatureError("webhook-signature has no v1 signature")
+    entries = header.split(" ")
+    symmetric = [entry[3:] for entry in entries if entry.startswith("v1,")] if secrets else []
+    asymmetric = [entry[4:] for entry in entries if entry.startswith("v1a,")] if public_keys else []
+    if not symmetric and not asymmetric:
+        wanted = " or ".join(v for v, keys in (("v1", secrets), ("v1a", public_keys)) if keys)
+        raise SignatureError(f"webhook-signature has no {wanted} signature")
     message = f"{message_id}.{timestamp}.".encode() + delivery.body
-    expected = [base64.b64encode(hmac_sha256(key, message)).decode() for key in _keys(secrets)]
-    if not any([matches(e, p) for e in expected for p in presented]):  # noqa: C419
-        raise SignatureError("signature does not match")
+    if symmetric:
+        expected = [base64.b64encode(hmac_sha256(key, message)).decode() for key in _keys(secrets)]
+        if any([matches(e, p) for e in expected for p in symmetric]):  # noqa: C419
+            return
+    if asymmetric and _ed25519_verifies(public_keys, asymmetric, message):
+        return
+    raise SignatureError("signature does not match")
+
+
+def _ed25519_verifies(public_keys: Sequence[str], signatures: Sequence[str], message: bytes) -> bool:
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+    keys = [Ed25519PublicKey.from_public_bytes(_decoded(k[len(PUBLIC_KEY_PREFIX) :])) for k in public_keys]
+    for signature in signatures:
+        try:
+            raw = _decoded(signature)
+        except (binascii.Error, ValueError):
+            continue
+        for key in keys:
+            try:
+                key.verify(raw, message)
+            except InvalidSignature:
+                continue
+            return True
+    return False
+
+
+def _decoded(text: str) -> bytes:
+    return base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
 
 
 def _unix_seconds(value: str) -> int | None:

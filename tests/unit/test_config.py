@@ -91,7 +91,8 @@ def test_functions_receive_api_keys_only_as_hashes() -> None:
     [
         (
             {"connections": [webhook(provider="stripe")]},
-            "connections[0].provider: Input should be 'klavi', 'exa', 'extend', 'standard-webhooks' or 'vai'",
+            "connections[0].provider: Input should be "
+            "'klavi', 'exa', 'extend', 'standard-webhooks', 'vai' or 'hmac'",
         ),
         ({"connections": [webhook(), webhook()]}, "connection id 'conn-1' appears twice"),
         (

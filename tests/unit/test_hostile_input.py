@@ -34,7 +34,8 @@ from tests.unit.providers import signing as s
 
 CASES: Counter[str] = Counter()
 WEBHOOK_PROVIDERS = [Provider.EXTEND, Provider.EXA, Provider.KLAVI, Provider.STANDARD_WEBHOOKS]
-CONNECTIONS = {p: s.connection(p) for p in WEBHOOK_PROVIDERS}
+SIGNED_PROVIDERS = [*WEBHOOK_PROVIDERS, Provider.HMAC]  # the generic HMAC scheme: verifiers only
+CONNECTIONS = {p: s.connection(p) for p in SIGNED_PROVIDERS}
 ISO_UTC = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$")
 MAX_INDEX_KEY_BYTES = 2048  # DynamoDB's limit on a partition key value, GSIs included
 
@@ -51,6 +52,8 @@ HEADER_NAMES = [
     "svix-id",
     "svix-timestamp",
     "svix-signature",
+    "x-test-signature",
+    "x-test-timestamp",
 ]
 
 
@@ -179,6 +182,7 @@ ENVELOPES: dict[str, st.SearchStrategy] = {
         payload=field,
     ),
 }
+ENVELOPES["hmac"] = ENVELOPES["standard-webhooks"]  # any JSON: its id is /id, like these
 
 SPECIAL_BODIES = [
     b"",
@@ -280,7 +284,8 @@ OWN_HEADERS = {
     Provider.EXTEND: HEADER_NAMES[0:2],
     Provider.EXA: HEADER_NAMES[2:3],
     Provider.KLAVI: HEADER_NAMES[3:5],
-    Provider.STANDARD_WEBHOOKS: HEADER_NAMES[5:],
+    Provider.STANDARD_WEBHOOKS: HEADER_NAMES[5:11],
+    Provider.HMAC: HEADER_NAMES[11:],
 }
 
 
@@ -331,6 +336,8 @@ def _effective(provider: Provider, headers: dict[str, str]) -> list[str | None]:
         return [get("exa-signature")]
     if provider is Provider.KLAVI:  # the Klavi timestamp is not signed: any fresh value is fine
         return [get("x-klavi-signature")]
+    if provider is Provider.HMAC:
+        return [get("x-test-timestamp"), get("x-test-signature")]
     return [
         get("webhook-id", "svix-id"),
         get("webhook-timestamp", "svix-timestamp"),
@@ -356,7 +363,7 @@ def _really_signed(
 # -- verifiers -------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("provider", WEBHOOK_PROVIDERS, ids=lambda p: p.value)
+@pytest.mark.parametrize("provider", SIGNED_PROVIDERS, ids=lambda p: p.value)
 def test_verifiers_raise_only_signature_errors_and_pass_only_signed_deliveries(provider: Provider) -> None:
     # Given hostile deliveries: signed ones with their body and headers mutated in every way
     outcomes: Counter[str] = Counter()
@@ -368,7 +375,8 @@ def test_verifiers_raise_only_signature_errors_and_pass_only_signed_deliveries(p
         CASES[f"verify[{provider.value}]"] += 1
         # When the provider's verifier checks one
         try:
-            WEBHOOK_SCHEMES[provider].verify(s.delivery(headers, body), [s.SECRETS[provider]])
+            delivery = s.delivery(headers, body)
+            WEBHOOK_SCHEMES[provider].verify(delivery, [s.SECRETS[provider]], CONNECTIONS[provider])
         # Then it raises nothing but a signature error
         except SignatureError:
             outcomes["rejected"] += 1

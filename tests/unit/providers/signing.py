@@ -31,6 +31,8 @@ KLAVI_SECRET = "klavi-test-secret-key-1"
 KLAVI_OLD_SECRET = "klavi-test-secret-key-0"
 SW_SECRET = "whsec_dGVzdC1zdGFuZGFyZC13ZWJob29rcy1rZXktMQ=="
 SW_OLD_SECRET = "whsec_dGVzdC1zdGFuZGFyZC13ZWJob29rcy1rZXktMA=="
+HMAC_SECRET = "generic-hmac-test-secret-1"
+HMAC_OLD_SECRET = "generic-hmac-test-secret-0"
 WRONG_SECRET = "not-the-configured-secret"
 sensitive(
     EXTEND_SECRET,
@@ -41,6 +43,8 @@ sensitive(
     KLAVI_OLD_SECRET,
     SW_SECRET,
     SW_OLD_SECRET,
+    HMAC_SECRET,
+    HMAC_OLD_SECRET,
     WRONG_SECRET,
 )
 
@@ -49,16 +53,43 @@ SECRETS = {
     Provider.EXA: EXA_SECRET,
     Provider.KLAVI: KLAVI_SECRET,
     Provider.STANDARD_WEBHOOKS: SW_SECRET,
+    Provider.HMAC: HMAC_SECRET,
+}
+
+# The generic HMAC connection of the shared tests: Slack's layout (a timestamp inside the
+# signed content, a prefix, hex) under test header names; the id in the body, the type in a header.
+HMAC_SETTINGS = {
+    "signatureHeader": "X-Test-Signature",
+    "prefix": "v0=",
+    "encoding": "hex",
+    "algorithm": "sha256",
+    "signedContent": "v0:{timestamp}:{body}",
+    "timestampHeader": "X-Test-Timestamp",
+    "idField": "/id",
+    "typeHeader": "X-Test-Event",
 }
 
 
 def connection(provider: Provider, *secrets: str, tenant: str = "tenant-a") -> Connection:
-    return Connection(
-        id=f"{provider.value}-test",
-        provider=provider,
-        tenant_id=tenant,
-        secrets=list(secrets) or [SECRETS[provider]],
+    return Connection.model_validate(
+        {
+            "id": f"{provider.value}-test",
+            "provider": provider,
+            "tenantId": tenant,
+            "secrets": list(secrets) or [SECRETS[provider]],
+            **({"hmac": HMAC_SETTINGS} if provider is Provider.HMAC else {}),
+        }
     )
+
+
+def hmac_headers(body: bytes, secret: str = HMAC_SECRET, timestamp: int = NOW_TS) -> dict[str, str]:
+    """HMAC_SETTINGS's signature, as Slack documents its own: v0= hex(HMAC-SHA256("v0:ts:body"))."""
+    digest = hmac.new(secret.encode(), f"v0:{timestamp}:".encode() + body, hashlib.sha256).hexdigest()
+    return {
+        "X-Test-Signature": f"v0={digest}",
+        "X-Test-Timestamp": str(timestamp),
+        "X-Test-Event": "thing.done",
+    }
 
 
 def delivery(headers: dict[str, str], body: bytes, received_at: datetime = NOW) -> Delivery:
@@ -156,5 +187,7 @@ def signed_headers(provider: Provider, body: bytes, timestamp: int = NOW_TS) -> 
         return exa_headers(body, timestamp=timestamp)
     if provider is Provider.KLAVI:
         return klavi_headers(body, timestamp=timestamp)
+    if provider is Provider.HMAC:
+        return hmac_headers(body, timestamp=timestamp)
     msg_id = "msg_" + hashlib.sha256(body).hexdigest()[:24]
     return standard_headers_raw(body, msg_id=msg_id, timestamp=timestamp)

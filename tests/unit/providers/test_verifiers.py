@@ -31,7 +31,8 @@ class Scheme:
         return s.SECRETS[self.provider]
 
     def verify(self, headers: dict[str, str], body: bytes = BODY, *secrets: str) -> None:
-        WEBHOOK_SCHEMES[self.provider].verify(s.delivery(headers, body), list(secrets) or [self.secret])
+        keys = list(secrets) or [self.secret]
+        WEBHOOK_SCHEMES[self.provider].verify(s.delivery(headers, body), keys, s.connection(self.provider))
 
 
 SCHEMES = [
@@ -46,8 +47,9 @@ SCHEMES = [
         lambda b, k, t: s.standard_headers(b, k, timestamp=t, prefix="svix"),
         s.SW_OLD_SECRET,
     ),
+    Scheme(Provider.HMAC, lambda b, k, t: s.hmac_headers(b, k, t), s.HMAC_OLD_SECRET),
 ]
-IDS = ["extend", "exa", "klavi", "standard-webhooks", "svix"]
+IDS = ["extend", "exa", "klavi", "standard-webhooks", "svix", "hmac"]
 
 # Every header a provider requires, and values of the right header in the wrong shape.
 REQUIRED = {
@@ -56,8 +58,16 @@ REQUIRED = {
     "klavi": ["x-klavi-signature", "x-klavi-timestamp"],
     "standard-webhooks": ["webhook-id", "webhook-timestamp", "webhook-signature"],
     "svix": ["svix-id", "svix-timestamp", "svix-signature"],
+    "hmac": ["x-test-signature", "x-test-timestamp"],
 }
 MALFORMED = {
+    "hmac": [
+        ("x-test-timestamp", "yesterday"),
+        ("x-test-timestamp", "1" * 13),
+        ("x-test-signature", "abcdef"),  # no v0= prefix
+        ("x-test-signature", "v0="),
+        ("x-test-signature", "v0=" + "zz" * 32),
+    ],
     "extend": [
         ("x-extend-request-timestamp", "yesterday"),
         ("x-extend-request-timestamp", "-1740600510"),
@@ -228,7 +238,7 @@ def test_connection_without_secrets_verifies_nothing(scheme: Scheme) -> None:
     # When it is verified for a connection with no secret
     # Then it is rejected
     with pytest.raises(SignatureError):
-        WEBHOOK_SCHEMES[scheme.provider].verify(s.delivery(headers, BODY), [])
+        WEBHOOK_SCHEMES[scheme.provider].verify(s.delivery(headers, BODY), [], s.connection(scheme.provider))
 
 
 @pytest.mark.parametrize("blank", ["", " ", "\t\n"], ids=["empty", "space", "whitespace"])
