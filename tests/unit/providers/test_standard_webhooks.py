@@ -3,8 +3,14 @@ verify, and are the oracle for our verifier; the mapper keys events on ``webhook
 
 from __future__ import annotations
 
+import base64
+import subprocess
+import sys
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 
 import pytest
 import svix
@@ -13,10 +19,12 @@ from hypothesis import strategies as st
 from standardwebhooks.webhooks import Webhook as StandardWebhook
 
 from functions.errors import SignatureError
-from functions.models.config import Provider
+from functions.models.config import Connection, Provider
 from functions.models.event import event_id_for
-from functions.providers import standard_webhooks
+from functions.providers import WEBHOOK_SCHEMES, standard_webhooks
 from tests.unit.providers import signing as s
+
+ROOT = Path(__file__).resolve().parents[3]
 
 CONNECTION = s.connection(Provider.STANDARD_WEBHOOKS)
 ENVELOPE = {
@@ -245,3 +253,116 @@ def test_unreadable_header_timestamp_falls_back_to_the_receive_time() -> None:
     # When it is mapped
     # Then it occurred at the receive time
     assert _map(envelope, headers).event.occurred_at == "2025-02-26T20:08:30.000000Z"
+
+
+# -- v1a: ed25519 signatures checked with the connection's whpk_ public keys -------------------
+
+
+def _ed25519_pair() -> tuple[Any, str]:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    private = Ed25519PrivateKey.generate()
+    public = base64.b64encode(private.public_key().public_bytes_raw()).decode()
+    return private, f"whpk_{public}"
+
+
+def _v1a_headers(
+    private: Any, body: bytes, msg_id: str = "msg_v1a", timestamp: int = s.NOW_TS
+) -> dict[str, str]:
+    signature = private.sign(f"{msg_id}.{timestamp}.".encode() + body)
+    return {
+        "webhook-id": msg_id,
+        "webhook-timestamp": str(timestamp),
+        "webhook-signature": f"v1a,{base64.b64encode(signature).decode()}",
+    }
+
+
+def _public_key_connection(*public_keys: str, secrets: Sequence[str] = ()) -> Connection:
+    return Connection.model_validate(
+        {
+            "id": "sw-asymmetric",
+            "provider": "standard-webhooks",
+            "tenantId": "tenant-a",
+            "secrets": list(secrets),
+            "publicKeys": list(public_keys),
+        }
+    )
+
+
+def _verify_for(connection: Connection, headers: dict[str, str], body: bytes) -> None:
+    keys = [str(secret) for secret in connection.secrets]
+    WEBHOOK_SCHEMES[connection.provider].verify(s.delivery(headers, body), keys, connection)
+
+
+def test_v1a_signature_verifies_with_the_public_key_alone() -> None:
+    # Given a connection configured with a public key and no secret
+    private, public = _ed25519_pair()
+    connection = _public_key_connection(public)
+    assert connection.receives_webhooks
+    # When a delivery signed with the matching private key arrives, Then it verifies
+    _verify_for(connection, _v1a_headers(private, BODY), BODY)
+    # And one byte changed, another key's signature, or a signature that is not base64 fail
+    with pytest.raises(SignatureError, match="does not match"):
+        _verify_for(connection, _v1a_headers(private, BODY), BODY + b" ")
+    other, _ = _ed25519_pair()
+    with pytest.raises(SignatureError, match="does not match"):
+        _verify_for(connection, _v1a_headers(other, BODY), BODY)
+    with pytest.raises(SignatureError, match="does not match"):
+        _verify_for(connection, {**_v1a_headers(private, BODY), "webhook-signature": "v1a,!!notbase64"}, BODY)
+
+
+def test_v1a_and_v1_both_verify_on_a_connection_with_a_key_and_a_secret_and_rotate() -> None:
+    private, public = _ed25519_pair()
+    _, retired = _ed25519_pair()
+    connection = _public_key_connection(retired, public, secrets=[s.SW_SECRET])
+    _verify_for(connection, _v1a_headers(private, BODY), BODY)
+    _verify_for(connection, s.standard_headers_raw(BODY, msg_id="msg_v1", timestamp=s.NOW_TS), BODY)
+    # And a header with both kinds verifies when either is good
+    both = _v1a_headers(private, BODY, msg_id="msg_v1")
+    both["webhook-signature"] += " " + s.standard_headers_raw(BODY, msg_id="msg_v1", timestamp=s.NOW_TS)[
+        "webhook-signature"
+    ].replace("v1,", "v1,AAAA", 1)
+    _verify_for(connection, both, BODY)
+
+
+def test_a_v1_signature_is_not_accepted_by_a_public_key_only_connection() -> None:
+    # Given a connection with a public key only, and a delivery HMAC-signed with some secret
+    _, public = _ed25519_pair()
+    headers = s.standard_headers_raw(BODY, msg_id="msg_v1", timestamp=s.NOW_TS)
+    # When it is verified, Then it is refused: there is no secret to check a v1 signature with
+    with pytest.raises(SignatureError, match="no v1a signature"):
+        _verify_for(_public_key_connection(public), headers, BODY)
+
+
+def test_a_v1a_signature_outside_the_replay_window_is_refused() -> None:
+    private, public = _ed25519_pair()
+    with pytest.raises(SignatureError, match="replay window"):
+        _verify_for(
+            _public_key_connection(public), _v1a_headers(private, BODY, timestamp=s.NOW_TS - 301), BODY
+        )
+
+
+@pytest.mark.parametrize(
+    "value", ["whpk_short", "whsec_" + "A" * 43 + "=", "A" * 44, "whpk_" + "A" * 43 + "=="], ids=str
+)
+def test_a_malformed_public_key_is_refused_by_the_configuration(value: str) -> None:
+    with pytest.raises(ValueError, match="whpk_"):
+        _public_key_connection(value)
+
+
+def test_public_keys_belong_to_standard_webhooks_connections_only() -> None:
+    _, public = _ed25519_pair()
+    with pytest.raises(ValueError, match="publicKeys applies to standard-webhooks"):
+        Connection.model_validate(
+            {"id": "x", "provider": "extend", "tenantId": "t", "secrets": ["k1"], "publicKeys": [public]}
+        )
+
+
+def test_the_intake_handler_does_not_import_cryptography() -> None:
+    # Given a fresh interpreter, When it imports the intake handler (as a cold start does)
+    code = "import sys, functions.handlers.intake; print('cryptography' in sys.modules)"
+    loaded = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    # Then cryptography is not loaded: only a v1a verification imports it
+    assert loaded.stdout.strip() == "False"
