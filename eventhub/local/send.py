@@ -26,6 +26,10 @@ def secret_for(config: HubConfig, connection_id: str) -> tuple[str, str]:
         raise SystemExit(f"no connection {connection_id!r} in the config (webhook connections: {known})")
     if not connection.receives_webhooks:
         raise SystemExit(f"connection {connection_id!r} has no webhook secrets (it is polled)")
+    if not connection.secrets:
+        raise SystemExit(
+            f"connection {connection_id!r} verifies by public keys only; send signs with a secret"
+        )
     secret = connection.secrets[0]
     if not isinstance(secret, str):
         raise SystemExit(f"connection {connection_id!r} names a Secrets Manager secret; send needs its value")
@@ -39,12 +43,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--config", default=os.environ.get("CONFIG") or "config/local.json")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT") or 3000))
-    parser.add_argument("--message-id", default=None, help="Standard Webhooks id (default: from the body)")
+    parser.add_argument(
+        "--message-id", default=None, help="Standard Webhooks (or hmac idHeader) id; default: from the body"
+    )
     args = parser.parse_args(argv)
 
-    provider, secret = secret_for(load_config(args.config), args.connection)
+    config = load_config(args.config)
+    provider, secret = secret_for(config, args.connection)
     body = args.sample.read_bytes()
-    headers = sign(provider, secret, body, message_id=args.message_id)
+    connection = config.connection(args.connection)
+    settings = connection.hmac if connection is not None else None
+    headers = sign(provider, secret, body, message_id=args.message_id, hmac_settings=settings)
     url = f"http://{args.host}:{args.port}/webhooks/{args.connection}"
     print(f"POST {url} ({provider}, {len(body)} bytes, signed now)")
     request = urllib.request.Request(url, data=body, headers=headers, method="POST")  # noqa: S310 - local URL

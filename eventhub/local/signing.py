@@ -9,6 +9,7 @@ import hmac
 import time
 
 from functions.models.config import Provider
+from functions.models.hmac_settings import HmacSettings
 
 
 def _hex_hmac(secret: str, message: bytes) -> str:
@@ -27,8 +28,10 @@ def sign(
     *,
     timestamp: int | None = None,
     message_id: str | None = None,
+    hmac_settings: HmacSettings | None = None,
 ) -> dict[str, str]:
-    """The headers a provider would send with ``body``, signed with ``secret`` at ``timestamp``."""
+    """The headers a provider would send with ``body``, signed with ``secret`` at ``timestamp``
+    (an ``hmac`` connection's as its ``hmac_settings`` describe)."""
     stamp = str(int(time.time()) if timestamp is None else timestamp)
     headers = {"Content-Type": "application/json"}
     match Provider(provider):
@@ -47,6 +50,23 @@ def sign(
             headers["webhook-id"] = msg_id
             headers["webhook-timestamp"] = stamp
             headers["webhook-signature"] = "v1," + base64.b64encode(digest).decode()
+        case Provider.HMAC if hmac_settings is not None:
+            headers.update(_configured(hmac_settings, secret, body, stamp, message_id))
         case other:
-            raise ValueError(f"provider {other} does not send webhooks")
+            raise ValueError(f"provider {other} does not send webhooks (or its hmac settings are missing)")
+    return headers
+
+
+def _configured(
+    settings: HmacSettings, secret: str, body: bytes, stamp: str, message_id: str | None
+) -> dict[str, str]:
+    from functions.providers.generic_hmac import signature, signed_content
+
+    headers = {settings.signature_header: signature(settings, secret.encode(), signed_content(
+        settings.signed_content, body, stamp if settings.timestamp_header else None
+    ))}  # fmt: skip
+    if settings.timestamp_header:
+        headers[settings.timestamp_header] = stamp
+    if settings.id_header:  # the body's hash, unless given: re-sending a sample is a redelivery
+        headers[settings.id_header] = message_id or default_message_id(body)
     return headers

@@ -180,3 +180,20 @@ def test_standard_webhooks_v1a_is_verified_with_the_connections_public_key(stack
     # And the same body with the signature of another message id is refused
     forged = {**headers, "webhook-id": "msg_ed_2"}
     assert post(stack, "sw-ed25519", body, forged).status_code == 401
+
+
+def test_make_send_signs_for_hmac_connections_as_their_settings_describe(stack: Any) -> None:
+    from eventhub.local.signing import sign
+    from functions.models.config import load_config
+
+    # Given the running stack's configuration, and a body for each hmac connection
+    config = load_config(stack.config_path)
+    body = json.dumps({"event_id": "Ev-send-1", "event": {"type": "reaction_added"}}).encode()
+    for connection_id, secret in (("github-acme", GITHUB_SECRET), ("slack-acme", SLACK_SECRET)):
+        connection = config.connection(connection_id)
+        assert connection is not None
+        # When `make send`'s signer signs it with the connection's first secret and settings
+        headers = sign("hmac", secret, body, hmac_settings=connection.hmac)
+        # Then the stack verifies and stores it
+        answer = post(stack, connection_id, body, headers)
+        assert answer.status_code == 200, answer.text
