@@ -37,6 +37,8 @@ class Spec:
     artifact_hosts: list[str] | None = None
     secret_stdin: bool = False
     secret_names: list[str] = field(default_factory=list)
+    hmac: str | None = None  # the hmac block as JSON text, or @path of a JSON file
+    public_keys: list[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -106,7 +108,27 @@ def _overlay(spec: Spec, document: dict[str, Any]) -> dict[str, Any]:
             document["poll"][_credential_field(document)] = credential
     if spec.artifact_hosts is not None:
         document["artifactHosts"] = spec.artifact_hosts
+    if spec.hmac is not None:
+        document["hmac"] = _json_object(spec.hmac, "--hmac")
+    if spec.public_keys is not None:
+        document["publicKeys"] = spec.public_keys
     return document
+
+
+def _json_object(text: str, option: str) -> dict[str, Any]:
+    """A JSON object given inline or as ``@path``; CliError (exit 2) naming the option otherwise."""
+    import json
+    from pathlib import Path
+
+    try:
+        value = json.loads(Path(text[1:]).read_text(encoding="utf-8") if text.startswith("@") else text)
+    except OSError as error:
+        raise CliError(f"{option}: cannot read {text[1:]}: {error.strerror}", EXIT_BAD_INPUT) from None
+    except ValueError as error:
+        raise CliError(f"{option} is not JSON: {error}", EXIT_BAD_INPUT) from None
+    if not isinstance(value, dict):
+        raise CliError(f"{option} must be a JSON object", EXIT_BAD_INPUT)
+    return value
 
 
 def _credential_field(document: dict[str, Any]) -> str:

@@ -25,6 +25,14 @@ connections_app = typer.Typer(
 )
 
 Id = Annotated[str, typer.Option("--id", help="The connection id: the {connectionId} of its webhook URL.")]
+Hmac = Annotated[
+    str | None,
+    typer.Option("--hmac", help="Provider hmac: its hmac block, as JSON or @file.json (docs/providers.md)."),
+]
+PublicKeys = Annotated[
+    list[str] | None,
+    typer.Option("--public-key", help="standard-webhooks: a whpk_ key verifying v1a signatures (repeat)."),
+]
 Webhook = Annotated[
     bool, typer.Option("--webhook", help="It receives signed webhooks (needs its signing secret).")
 ]
@@ -52,7 +60,7 @@ Names = Annotated[
 def add(
     ctx: typer.Context,
     connection_id: Id,
-    provider: Annotated[str, typer.Option(help="klavi, exa, extend, standard-webhooks or vai.")],
+    provider: Annotated[str, typer.Option(help="klavi, exa, extend, standard-webhooks, hmac or vai.")],
     tenant: Annotated[str, typer.Option(help="The tenant every event of the connection belongs to.")],
     webhook: Webhook = False,
     poll_base_url: PollUrl = None,
@@ -60,12 +68,14 @@ def add(
     artifact_host: Hosts = None,
     secret_stdin: Stdin = False,
     secret_name: Names = None,
+    hmac: Hmac = None,
+    public_key: PublicKeys = None,
 ) -> None:
     """Add a connection (refused when its id exists) and, for a poll connection, its schedule."""
     spec = Spec(
         connection_id=connection_id, provider=provider, tenant=tenant, webhook=webhook,
         poll_base_url=poll_base_url, every_seconds=every_seconds, artifact_hosts=artifact_host,
-        secret_stdin=secret_stdin, secret_names=secret_name or [],
+        secret_stdin=secret_stdin, secret_names=secret_name or [], hmac=hmac, public_keys=public_key,
     )  # fmt: skip
     write(ctx, spec, adding=True)
 
@@ -88,6 +98,8 @@ def update(
     artifact_host: Hosts = None,
     secret_stdin: Stdin = False,
     secret_name: Names = None,
+    hmac: Hmac = None,
+    public_key: PublicKeys = None,
 ) -> None:
     """Change a connection that exists: the options given, over what it has (secrets too, when
     --secret-stdin or --secret-name is given: every part's, in order)."""
@@ -95,6 +107,7 @@ def update(
         connection_id=connection_id, provider=provider, tenant=tenant, webhook=webhook,
         poll_base_url=poll_base_url, every_seconds=every_seconds, no_poll=no_poll,
         artifact_hosts=artifact_host, secret_stdin=secret_stdin, secret_names=secret_name or [],
+        hmac=hmac, public_keys=public_key,
     )  # fmt: skip
     write(ctx, spec, adding=False)
 

@@ -168,3 +168,48 @@ def test_connections_list_shows_every_connection_and_schedule_but_no_secret_valu
         assert "extend-listed" in output
         for value in {secret, *secrets_in_config(LOCAL_CONFIG)}:
             assert value not in output
+
+
+def test_an_hmac_connection_added_from_the_cli_takes_deliveries_signed_as_its_settings_say(
+    stack: Any, tmp_path: Any
+) -> None:
+    import urllib.request
+
+    from eventhub.local.signing import sign
+    from functions.models.hmac_settings import HmacSettings
+    from tests.integration.registry.conftest import status_of
+
+    # Given GitHub's settings in a file, and a signing secret
+    settings = {"signatureHeader": "X-Hub-Signature-256", "prefix": "sha256=",
+                "idHeader": "X-GitHub-Delivery", "typeHeader": "X-GitHub-Event"}  # fmt: skip
+    (tmp_path / "github.json").write_text(json.dumps(settings))
+    secret = "gh-cli-signing-secret-1"
+    sensitive(secret)
+
+    # When the connection is added with --hmac @file and its secret on stdin
+    added = eventhub(
+        stack, "connections", "add", "--id", "github-cli", "--provider", "hmac", "--tenant", "acme",
+        "--webhook", "--hmac", f"@{tmp_path / 'github.json'}", "--secret-stdin", stdin=f"{secret}\n",
+    )  # fmt: skip
+
+    # Then a delivery signed as GitHub signs is stored, and a forged one refused
+    assert added.exit_code == 0, added.stderr
+    body = json.dumps({"ref": "refs/heads/main"}).encode()
+
+    def status(key: str) -> int:
+        headers = sign("hmac", key, body, hmac_settings=HmacSettings.model_validate(settings))
+        url = f"{stack.url}/webhooks/github-cli"
+        return status_of(urllib.request.Request(url, data=body, headers=headers, method="POST"))
+
+    assert status(secret) == 200
+    assert status("not-the-secret") == 401
+
+    # And a --hmac that is not JSON, or settings that name no id, change nothing (exit 2)
+    for bad in ("{not json", json.dumps({"signatureHeader": "X-Sig"})):
+        refused = eventhub(
+            stack, "connections", "add", "--id", "github-bad", "--provider", "hmac", "--tenant", "acme",
+            "--webhook", "--hmac", bad, "--secret-stdin", stdin=f"{secret}\n",
+        )  # fmt: skip
+        assert refused.exit_code == 2, refused.stdout
+    listed = eventhub(stack, "connections", "list", "--json")
+    assert "github-bad" not in listed.stdout and "github-cli" in listed.stdout
