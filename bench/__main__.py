@@ -26,6 +26,7 @@ SUITES = {
     "query": "items read per request and p50 latency per route",
     "load": "10,000 signed webhooks with injected store faults",
     "forwarding": "entries/s through publish() vs bare put_events; billed events per million",
+    "cost": "$ per million stored events, every billable unit metered on a realistic mix",
 }
 
 RESULTS = Path(__file__).resolve().parent / "results.json"

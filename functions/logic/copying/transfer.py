@@ -135,7 +135,6 @@ def stream_into(response: Download, key: str, deps: CopyDeps) -> Copied:
         raise PermanentFailure(f"the file is {declared} bytes, over the {max_bytes}-byte limit")
     content_type = (response.headers.get("Content-Type") or DEFAULT_CONTENT_TYPE).strip()[:255]
     part_size = part_size_for(max_bytes, deps.part_size)
-    abort_incomplete_uploads(key, deps.blobs)
     digest = PartsDigest()
     size = 0
     upload: Upload | None = None
@@ -150,6 +149,9 @@ def stream_into(response: Download, key: str, deps: CopyDeps) -> Copied:
                 deps.blobs.put(key, bytes(part), content_type)  # the whole file fits in one part
                 break
             if upload is None:
+                # Only a file of several parts can have left an upload behind (a crash mid-copy):
+                # a one-part file is one PUT, and lists nothing (a LIST is billed as a PUT).
+                abort_incomplete_uploads(key, deps.blobs)
                 upload = deps.blobs.multipart(key, content_type, in_flight=deps.parts_in_flight)
             if part:
                 upload.add(part)
