@@ -54,19 +54,9 @@ metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
 metrics.set_default_dimensions(stack=STACK)
 
 
-def count_by_source(name: str, source: str, value: float = 1) -> None:
-    """``name`` once more with a ``source`` dimension beside ``service`` and ``stack``: the
-    dashboard's ingest lines per provider. The plain metric stays what alarms read.
-    ``POWERTOOLS_METRICS_DISABLED`` silences it like the other metrics (Powertools'
-    ``single_metric`` does not look at that switch itself)."""
-    from aws_lambda_powertools.metrics import MetricUnit, single_metric
-    from aws_lambda_powertools.metrics.functions import is_metrics_disabled
-
-    if value <= 0 or is_metrics_disabled():
-        return
-
-    dimensions = {"service": SERVICE, "stack": STACK}
-    with single_metric(
-        name=name, unit=MetricUnit.Count, value=value, namespace=NAMESPACE, default_dimensions=dimensions
-    ) as metric:
-        metric.add_dimension(name="source", value=source)
+def count_by_source(source: str, value: float = 1) -> None:
+    """This invocation's metrics once more with a ``source`` dimension beside ``service`` and
+    ``stack`` (the dashboard's ingest lines per provider), in the same EMF document: one log line
+    per invocation, not one per metric. The plain metrics stay what alarms read."""
+    if value > 0:
+        metrics.add_dimensions(service=SERVICE, source=source)

@@ -70,15 +70,11 @@ def receive_webhook(
     event = new.event
     metrics.add_metric(name="DuplicateEvents" if result.duplicate else "EventsStored", unit="Count", value=1)
     if not result.duplicate:
-        count_by_source("EventsStored", new.event.source)
-    logger.info(
-        "webhook stored" if not result.duplicate else "webhook duplicate",
-        extra={
-            "connection": connection.id,
-            "event_id": event.id,
-            "correlation_id": event.correlation_id,
-            "event_type": event.event_type,
-            "source": event.source,
-        },
-    )
+        count_by_source(event.source)
+    # What a log line would say rides on the invocation's metric document: one line per webhook.
+    for key, value in (("connection", connection.id), ("event_id", event.id), ("source", event.source),
+                       ("event_type", event.event_type), ("correlation_id", event.correlation_id),
+                       ("duplicate", result.duplicate)):  # fmt: skip
+        if value is not None:
+            metrics.add_metadata(key=key, value=value)
     return IntakeResult(id=result.event_id, duplicate=result.duplicate)

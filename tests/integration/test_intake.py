@@ -470,3 +470,24 @@ def test_samples_in_events_are_all_accepted(lambda_env: dict[str, Any], lambda_c
     assert set(statuses.values()) == {200}, statuses
     # And each is stored
     assert len(stored_items(lambda_env)) == len(samples)
+
+
+@pytest.mark.parametrize("provider", PROVIDERS, ids=str)
+def test_a_stored_webhook_writes_one_log_line_that_names_the_event(
+    provider: Provider, lambda_env: dict[str, Any], lambda_context: Any, capfd: pytest.CaptureFixture[str]
+) -> None:
+    # Given a provider's sample, signed, and metrics on as in Lambda
+    body = provider.body()
+    capfd.readouterr()
+    # When it is delivered
+    status, answer = deliver(provider.connection, body, provider.headers(body), lambda_context)
+    # Then the invocation wrote one line (CloudWatch bills every line): its metric document,
+    # which counts it under its source and says which event it stored
+    lines = [line for line in capfd.readouterr().out.splitlines() if line.startswith("{")]
+    assert status == 200
+    (document,) = (json.loads(line) for line in lines)
+    assert document["event_id"] == answer["id"] and document["duplicate"] is False
+    assert document["EventsStored"] in (1.0, [1.0]) and document["source"]
+    assert ["service", "source", "stack"] in [
+        sorted(d) for d in document["_aws"]["CloudWatchMetrics"][0]["Dimensions"]
+    ]

@@ -167,7 +167,7 @@ def _finish(summary: PollSummary, started: float) -> None:
     metrics.add_metric(name="PolledEvents", unit="Count", value=summary.seen)
     # The same names intake uses, so ingest rate and duplicates count both paths.
     metrics.add_metric(name="EventsStored", unit="Count", value=summary.new)
-    count_by_source("EventsStored", summary.provider, summary.new)
+    count_by_source(summary.provider, summary.new)
     metrics.add_metric(name="DuplicateEvents", unit="Count", value=summary.duplicates)
     log = logger.info if summary.outcome in (RunOutcome.COMPLETED, RunOutcome.PARTIAL) else logger.warning
     log("poll run", extra={"summary": summary.model_dump(mode="json")})
