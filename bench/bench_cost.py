@@ -69,14 +69,15 @@ def say(text: str) -> None:
 
 def deployed() -> dict[str, Any]:
     """Per function: configured memory and whether it traces; and the webhook endpoint's kind."""
+    from functions.models.config import HubConfig
     from infra import constants as c
 
     specs = [c.INTAKE, c.QUERY, c.POLLER, c.COPIER, c.PUBLISHER, c.AGGREGATOR]
-    tracing = getattr(c, "TRACED_FUNCTIONS", None)
+    tracing = HubConfig().observability.tracing  # the stack config's default
     return {
         "memory": {spec.handler: spec.memory_mb for spec in specs},
         "names": {spec.handler: spec.name.lower() for spec in specs},
-        "traced": {spec.handler: (tracing is None or spec.name in tracing) for spec in specs},
+        "traced": {spec.handler: tracing for spec in specs},
         "webhook_endpoint": getattr(c, "WEBHOOK_ENDPOINT", "rest"),
     }
 

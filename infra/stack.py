@@ -55,7 +55,9 @@ class EventHubStack(Stack):
             if fns.publisher is not None
             else None
         )
-        self.api = HubApi(self, "HubApi", create_account_role=create_account_role)
+        self.api = HubApi(
+            self, "HubApi", create_account_role=create_account_role, tracing=config.observability.tracing
+        )
         WebhookApi(self, "WebhookApi", api=self.api, intake=fns.intake)
         QueryApi(self, "QueryApi", api=self.api, query=fns.query)
         self.queues = {

@@ -210,9 +210,19 @@ class ForwardingConfig(_Model):
     archive_days: int = Field(default=30, ge=0)  # 0: no archive (no replay)
 
 
+class ObservabilityConfig(_Model):
+    """Stack settings of what the functions report beyond logs and metrics."""
+
+    # X-Ray active tracing on every function and the API stage. Off by default: Lambda samples
+    # 1 request a second and 5% of the rest, which at a million events a month traces nearly
+    # every invocation ($5.00 per million traces; docs/performance.md).
+    tracing: bool = False
+
+
 class HubConfig(_Model):
     connections: list[Connection] = Field(default_factory=list)
     forwarding: ForwardingConfig = Field(default_factory=ForwardingConfig)
+    observability: ObservabilityConfig = Field(default_factory=ObservabilityConfig)
     api_keys: list[ApiKey] = Field(default_factory=list)
     allow_loopback_artifacts: bool = False
     max_artifact_bytes: int = Field(default=5 * 1024**3, ge=1)

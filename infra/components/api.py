@@ -23,8 +23,11 @@ from infra import constants as c
 
 
 class HubApi(Construct):
-    def __init__(self, scope: Construct, construct_id: str, *, create_account_role: bool = True) -> None:
+    def __init__(
+        self, scope: Construct, construct_id: str, *, create_account_role: bool = True, tracing: bool = False
+    ) -> None:
         super().__init__(scope, construct_id)
+        self.tracing = tracing
         self.access_logs = logs.LogGroup(
             self, "AccessLogs", retention=logs.RetentionDays.ONE_MONTH, removal_policy=RemovalPolicy.DESTROY
         )
@@ -57,7 +60,7 @@ class HubApi(Construct):
             cloud_watch_role_removal_policy=RemovalPolicy.RETAIN if self.create_account_role else None,
             deploy_options=apigw.StageOptions(
                 stage_name=c.STAGE_NAME,
-                tracing_enabled=True,
+                tracing_enabled=self.tracing,
                 access_log_destination=apigw.LogGroupLogDestination(self.access_logs),
                 access_log_format=apigw.AccessLogFormat.json_with_standard_fields(
                     caller=False,

@@ -48,6 +48,9 @@ class HubFunctions(Construct):
             "POWERTOOLS_METRICS_NAMESPACE": c.METRICS_NAMESPACE,
             "LOG_LEVEL": c.LOG_LEVEL,
         }
+        self._tracing = config.observability.tracing
+        if not self._tracing:  # nor is the X-Ray SDK imported (functions/observability.py)
+            self._environment["POWERTOOLS_TRACE_DISABLED"] = "true"
         self.intake = self._function(c.INTAKE)
         self.query = self._function(c.QUERY)
         self.poller = self._function(c.POLLER)
@@ -97,21 +100,22 @@ class HubFunctions(Construct):
             timeout=spec.timeout,
             role=role,
             log_group=log_group,
-            tracing=lambda_.Tracing.ACTIVE,
+            tracing=lambda_.Tracing.ACTIVE if self._tracing else lambda_.Tracing.DISABLED,
             environment=dict(self._environment),
         )
-        NagSuppressions.add_resource_suppressions(
-            role,
-            [
-                NagPackSuppression(
-                    id="AwsSolutions-IAM5",
-                    reason="X-Ray active tracing: xray:PutTraceSegments and xray:PutTelemetryRecords "
-                    "support no resource-level permissions, so they are granted on '*'.",
-                    applies_to=["Resource::*"],
-                )
-            ],
-            apply_to_children=True,
-        )
+        if self._tracing:
+            NagSuppressions.add_resource_suppressions(
+                role,
+                [
+                    NagPackSuppression(
+                        id="AwsSolutions-IAM5",
+                        reason="X-Ray active tracing: xray:PutTraceSegments and xray:PutTelemetryRecords "
+                        "support no resource-level permissions, so they are granted on '*'.",
+                        applies_to=["Resource::*"],
+                    )
+                ],
+                apply_to_children=True,
+            )
         # CDK makes a function depend on its whole role construct, so the role's policy exists before
         # the function; the DependsOn entry for the role itself repeats the Role GetAtt (cfn-lint W3005).
         cfn_function: lambda_.CfnFunction = function.node.default_child  # type: ignore[assignment]

@@ -43,7 +43,7 @@ def test_the_stack_has_exactly_the_six_functions(synthesized: Synthesized) -> No
 
 
 @pytest.mark.parametrize(("name", "handler"), HANDLERS.items())
-def test_function_runs_arm64_python313_with_active_tracing(
+def test_function_runs_arm64_python313_untraced_by_default(
     synthesized: Synthesized, name: str, handler: str
 ) -> None:
     # When one of the hub's functions is read from the synthesized stack
@@ -52,8 +52,10 @@ def test_function_runs_arm64_python313_with_active_tracing(
     assert props["Handler"] == handler
     assert props["Runtime"] == "python3.13"
     assert props["Architectures"] == ["arm64"]
-    # And it traces actively and logs to its own log group
-    assert props["TracingConfig"] == {"Mode": "Active"}
+    # And it does not trace (observability.tracing is off by default) nor load the X-Ray SDK, and
+    # logs to its own log group
+    assert props.get("TracingConfig", {"Mode": "PassThrough"}) == {"Mode": "PassThrough"}
+    assert props["Environment"]["Variables"]["POWERTOOLS_TRACE_DISABLED"] == "true"
     assert props["LoggingConfig"]["LogGroup"] == {
         "Ref": synthesized.logical_id(f"HubFunctions{name}Logs", "AWS::Logs::LogGroup")
     }

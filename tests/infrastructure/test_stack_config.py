@@ -192,3 +192,26 @@ def test_app_script_exits_nonzero_with_a_clear_message_on_a_loopback_config(tmp_
     assert "cannot synthesize the stack" in result.stderr
     assert "allowLoopbackArtifacts" in result.stderr
     assert not (tmp_path / "out" / "manifest.json").exists()
+
+
+def test_observability_tracing_turns_on_x_ray_for_every_function_and_the_stage(tmp_path: Path) -> None:
+    # Given the example config with tracing on
+    document = {**_example(), "observability": {"tracing": True}}
+    # When it is synthesized
+    template = _template(
+        build_app({**SKIP_BUNDLING, "config": str(_write(tmp_path, document))}, nag=False)[0]
+    )
+    resources = template["Resources"].values()
+    functions = [
+        r["Properties"]
+        for r in resources
+        if r["Type"] == "AWS::Lambda::Function"
+        and "functions.handlers." in r["Properties"].get("Handler", "")
+    ]
+    stages = [
+        r["Properties"] for r in template["Resources"].values() if r["Type"] == "AWS::ApiGateway::Stage"
+    ]
+    # Then every function traces actively, with the X-Ray SDK on, and so does the API stage
+    assert functions and all(f["TracingConfig"] == {"Mode": "Active"} for f in functions)
+    assert all("POWERTOOLS_TRACE_DISABLED" not in f["Environment"]["Variables"] for f in functions)
+    assert all(stage["TracingEnabled"] is True for stage in stages)
