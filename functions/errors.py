@@ -42,6 +42,17 @@ class NotFound(HubError):
     code = "not_found"
 
 
+class MethodNotAllowed(HubError):
+    """A known path asked with a method it does not take; ``allow`` lists the ones it does."""
+
+    status_code = 405
+    code = "method_not_allowed"
+
+    def __init__(self, message: str, allow: tuple[str, ...]) -> None:
+        super().__init__(message)
+        self.allow = allow
+
+
 class BusUnavailable(HubError):
     """The event bus refused or failed a PutEvents call: the stream batch is retried."""
 

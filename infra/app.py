@@ -5,7 +5,9 @@ The hub configuration is read at synth time from ``-c config=PATH``, else
 ``$EVENTHUB_STACK_CONFIG``; with neither, or with a configuration that cannot be deployed (inline
 secrets, loopback artifacts, too large for Lambda's environment), synthesis stops with a message
 that says why and what to do. ``-c apiGatewayAccountRole=existing`` leaves API Gateway's account
-CloudWatch role alone (the stack creates it otherwise); ``-c retentionDays=N`` sets a TTL.
+CloudWatch role alone (the stack creates it otherwise); ``-c retentionDays=N`` sets a TTL;
+``-c intakeConcurrency=N|unreserved`` sets the intake's reserved concurrency (default 20), which
+bounds the webhooks' function URL.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from infra.stack_config import (  # noqa: E402
     StackConfigError,
     config_path,
     create_account_role,
+    intake_concurrency,
     load_stack_config,
 )
 
@@ -50,6 +53,7 @@ def build_app(
         config=config,
         retention_days=retention,
         create_account_role=create_account_role(app.node.try_get_context(c.ACCOUNT_ROLE_CONTEXT_KEY)),
+        intake_concurrency=intake_concurrency(app.node.try_get_context(c.INTAKE_CONCURRENCY_CONTEXT_KEY)),
         description="Event hub: webhooks and polled provider events into DynamoDB, artifacts into S3",
     )
     if nag:

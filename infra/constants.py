@@ -61,7 +61,7 @@ class FunctionSpec:
 
 INTAKE = FunctionSpec(
     "Intake", "functions.handlers.intake.handler", 512, Duration.seconds(20),
-    "POST /webhooks/{connectionId}: verify, map and store provider webhooks",
+    "POST /webhooks/{connectionId} on its function URL: verify, map and store provider webhooks",
 )  # fmt: skip
 QUERY = FunctionSpec(
     "Query", "functions.handlers.query.handler", 512, Duration.seconds(20),
@@ -91,17 +91,22 @@ ABORT_INCOMPLETE_UPLOADS_AFTER = Duration.days(1)
 ACCESS_LOGS_PREFIX = "data-bucket/"
 ACCESS_LOGS_EXPIRY = Duration.days(90)
 
-# -- API ------------------------------------------------------------------------------------------
+# -- Webhooks: the intake's function URL ----------------------------------------------------------
+WEBHOOK_ENDPOINT = "function-url"  # what the cost suite prices webhooks at (docs/webhook-endpoint.md)
+WEBHOOK_PATH = "webhooks"  # a connection's webhook URL: <function URL>webhooks/<connection id>
+# The intake's reserved concurrency bounds the function URL: at most this many deliveries at once
+# and 10x this many requests per second; beyond either the URL answers 429 and senders retry.
+# -c intakeConcurrency=N sets another figure, =unreserved none (an account whose concurrency quota
+# leaves no room to reserve: Lambda keeps 100 unreserved).
+INTAKE_RESERVED_CONCURRENCY = 20
+INTAKE_CONCURRENCY_CONTEXT_KEY = "intakeConcurrency"
+
+# -- Query API: the REST API ----------------------------------------------------------------------
 STAGE_NAME = "prod"
-WEBHOOK_PATH = "webhooks"
-# JSON webhook bodies pass through as UTF-8 text, byte for byte, so a body may use nearly all
-# of Lambda's 6 MB request event (base64 for every body would cut that to ~4.4 MB). Only
-# declared binary content is base64-encoded; intake verifies signatures over the bytes either way.
+# Declared binary content travels base64-encoded through the REST API; everything else as text.
 BINARY_MEDIA_TYPES = ["application/octet-stream"]
 STAGE_RATE_LIMIT = 200  # requests per second, whole stage
 STAGE_BURST_LIMIT = 400
-WEBHOOK_RATE_LIMIT = 100
-WEBHOOK_BURST_LIMIT = 200
 # -c apiGatewayAccountRole=existing: the account already has API Gateway's CloudWatch role set
 # (Settings in the API Gateway console); the stack then leaves AWS::ApiGateway::Account alone.
 ACCOUNT_ROLE_CONTEXT_KEY = "apiGatewayAccountRole"

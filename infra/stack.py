@@ -9,13 +9,14 @@ from constructs import Construct
 
 from functions.models.config import HubConfig
 from infra import constants as c
-from infra.components.api import HubApi, QueryApi, WebhookApi
+from infra.components.api import HubApi, QueryApi
 from infra.components.event_store import EventStore
 from infra.components.functions import HubFunctions
 from infra.components.monitoring import Monitoring
 from infra.components.pollers import Pollers
 from infra.components.registry import Registry
 from infra.components.stream_consumers import Aggregator, ArtifactCopier, Forwarding
+from infra.components.webhooks import WebhookUrl
 
 
 class EventHubStack(Stack):
@@ -27,6 +28,7 @@ class EventHubStack(Stack):
         config: HubConfig,
         retention_days: int = 0,
         create_account_role: bool = True,
+        intake_concurrency: int | None = c.INTAKE_RESERVED_CONCURRENCY,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
@@ -39,6 +41,7 @@ class EventHubStack(Stack):
             registry=self.registry,
             config=config,
             retention_days=retention_days,
+            intake_concurrency=intake_concurrency,
         )
         fns = self.functions
         self.pollers = Pollers(self, "Pollers", poller=fns.poller)
@@ -55,10 +58,11 @@ class EventHubStack(Stack):
             if fns.publisher is not None
             else None
         )
+        # Webhooks in through the intake's function URL; reads out through the REST API.
+        self.webhooks = WebhookUrl(self, "Webhooks", intake=fns.intake)
         self.api = HubApi(
             self, "HubApi", create_account_role=create_account_role, tracing=config.observability.tracing
         )
-        WebhookApi(self, "WebhookApi", api=self.api, intake=fns.intake)
         QueryApi(self, "QueryApi", api=self.api, query=fns.query)
         self.queues = {
             "Spill": self.pollers.spill_queue,
@@ -75,20 +79,24 @@ class EventHubStack(Stack):
             intake=fns.intake,
             copier=fns.copier,
             aggregator=fns.aggregator,
-            api=self.api.rest_api,
             publisher=fns.publisher,
         )
         self._outputs()
 
     def _outputs(self) -> None:
         fns = self.functions
-        CfnOutput(self, "ApiUrl", value=self.api.url, description="Base URL of the webhook and query API")
+        CfnOutput(
+            self,
+            "ApiUrl",
+            value=self.api.url,
+            description="Base URL of the query API (REST): /api/v1/events, /docs, /console",
+        )
         CfnOutput(
             self,
             "WebhookBaseUrl",
-            value=f"{self.api.url}{c.WEBHOOK_PATH}/",
-            description="A connection's webhook URL is this followed by its id: paste it into the "
-            "provider's console",
+            value=self.webhooks.base_url,
+            description="A connection's webhook URL is this (the intake's function URL, webhooks/) "
+            "followed by its id: paste it into the provider's console",
         )
         CfnOutput(self, "TableName", value=self.store.table.table_name)
         # What `eventhub config apply`, `keys` and `connections` work on.

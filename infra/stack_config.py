@@ -48,6 +48,21 @@ def create_account_role(from_context: object) -> bool:
     return value == "create"
 
 
+def intake_concurrency(from_context: object) -> int | None:
+    """``-c intakeConcurrency=N`` (default ``INTAKE_RESERVED_CONCURRENCY``), or ``=unreserved``."""
+    if from_context is None or from_context == "":
+        return c.INTAKE_RESERVED_CONCURRENCY
+    value = str(from_context).strip().lower()
+    if value == "unreserved":
+        return None
+    if not value.isdigit() or int(value) < 1:
+        raise StackConfigError(
+            f"-c {c.INTAKE_CONCURRENCY_CONTEXT_KEY}={from_context}: use a whole number of at least 1 "
+            "(the intake's reserved concurrency, which bounds its function URL) or 'unreserved'"
+        )
+    return int(value)
+
+
 def load_stack_config(path: Path) -> HubConfig:
     if not path.is_file():
         raise StackConfigError(f"stack config {path} not found (set -c config=PATH or {c.CONFIG_ENV_VAR})")

@@ -1,8 +1,10 @@
-"""A small API Gateway on localhost: each HTTP request becomes a REST (v1) proxy event.
+"""The stack's HTTP front doors on one localhost port: the REST API for the query routes and the
+intake's function URL for ``/webhooks/...``.
 
-The request is routed (``routes``), turned into the event API Gateway hands a Lambda proxy
-integration (``proxy_events``), the real handler runs in-process, and its proxy response is
-written back (``proxy_responses``). A request whose event would not fit a synchronous Lambda
+The request is routed (``routes``), turned into the event its front door hands the function in
+AWS (``proxy_events``: a REST (v1) proxy event for the query routes, a function URL event, payload
+format 2.0, for webhooks), the real handler runs in-process, and its response is written back
+(``proxy_responses``). A request whose event would not fit a synchronous Lambda
 invocation (6 MB) gets 413 without reaching the handler, as it could not reach it in AWS either.
 A malformed body (``request_bodies``) gets 400, a client silent for ``read_timeout`` seconds is
 disconnected (408 if it stalls inside a body), and the connection is closed after either.

@@ -1,6 +1,10 @@
-"""The API Gateway REST (v1) proxy event for one HTTP request: what API Gateway hands a Lambda
-proxy integration (resource, path, pathParameters, query strings and headers with their
-multi-value forms, body, base64 flag, requestContext), and its size as the invocation counts it."""
+"""The event a route's integration hands its function for one HTTP request, and its size as the
+invocation counts it.
+
+A query route is a REST API resource: its event is the API Gateway REST (v1) proxy event (resource,
+path, pathParameters, query strings and headers with their multi-value forms, body, base64 flag,
+requestContext). The webhook route stands for the intake's function URL: its event is the function
+URL's payload format 2.0 (``function_url_events``)."""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from eventhub.local.function_url_events import function_url_event
 from eventhub.local.lambda_runtime import ACCOUNT_ID
 
 if TYPE_CHECKING:
@@ -40,6 +45,35 @@ def _body_fields(body: bytes) -> tuple[str | None, bool]:
 
 
 def proxy_event(
+    *,
+    method: str,
+    raw_path: str,
+    headers: list[tuple[str, str]],
+    body: bytes,
+    route: Route,
+    path_parameters: dict[str, str],
+    source_ip: str = "127.0.0.1",
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """The event ``route``'s integration hands its function: a function URL event for the webhook
+    route, a REST proxy event for the others."""
+    if route.integration == "function-url":
+        return function_url_event(
+            method=method, raw_path=raw_path, headers=headers, body=body, source_ip=source_ip, now=now
+        )
+    return rest_proxy_event(
+        method=method,
+        raw_path=raw_path,
+        headers=headers,
+        body=body,
+        route=route,
+        path_parameters=path_parameters,
+        source_ip=source_ip,
+        now=now,
+    )
+
+
+def rest_proxy_event(
     *,
     method: str,
     raw_path: str,

@@ -1,11 +1,17 @@
-"""The local API's resources, as the stack declares them: which paths reach which handler, by
-which methods, and the path parameters a request's path gives."""
+"""The local HTTP surface, as the stack declares it: which paths reach which handler, by which
+methods, through which integration, and the path parameters a request's path gives.
+
+The query routes are REST API resources (GET only). ``/webhooks/...`` stands for the intake's
+function URL, served on the same local port: in AWS every path and method reaches the function,
+so here every method under ``/webhooks/`` does, and the intake itself refuses what is not
+``POST /webhooks/{connectionId}``."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 from urllib.parse import unquote
 
 INTAKE_HANDLER = "functions.handlers.intake.handler"
@@ -14,11 +20,12 @@ QUERY_HANDLER = "functions.handlers.query.handler"
 
 @dataclass(frozen=True)
 class Route:
-    """One API Gateway resource: ``/webhooks/{connectionId}`` or ``/api/{proxy+}``."""
+    """One API Gateway resource (``/api/{proxy+}``), or a function URL's paths (``/webhooks/{proxy+}``)."""
 
     resource: str
     handler: str
     methods: frozenset[str] | None = None  # None: any method (the handler decides)
+    integration: Literal["rest", "function-url"] = "rest"  # which event the handler receives
 
     def __post_init__(self) -> None:
         pattern = "^"
@@ -40,7 +47,7 @@ class Route:
 
 READ_ONLY = frozenset({"GET"})
 ROUTES: tuple[Route, ...] = (
-    Route("/webhooks/{connectionId}", INTAKE_HANDLER, frozenset({"POST"})),
+    Route("/webhooks/{proxy+}", INTAKE_HANDLER, None, "function-url"),
     # The stack declares only GET on the query API's resources; so does the local gateway.
     Route("/api/{proxy+}", QUERY_HANDLER, READ_ONLY),
     Route("/openapi.json", QUERY_HANDLER, READ_ONLY),

@@ -1,8 +1,8 @@
 """Which source addresses may deliver to a connection (``allowedSourceIps``).
 
-Checked first, before the body's size, the secrets or the signature, against the address API
-Gateway saw the request come from (``requestContext.identity.sourceIp``: the peer of the TCP
-connection, never a header such as X-Forwarded-For that a sender writes itself). A connection
+Checked first, before the body's size, the secrets or the signature, against the address the
+intake's function URL saw the request come from (``requestContext.http.sourceIp``: the peer of the
+TCP connection, never a header such as X-Forwarded-For that a sender writes itself). A connection
 without the setting admits any address; one with it admits only those addresses and networks.
 A request without a readable source address is not admitted.
 """

@@ -1,13 +1,13 @@
-"""One REST API (API Gateway v1, Lambda proxy integrations) with two sets of routes.
+"""The query side's REST API (API Gateway v1, Lambda proxy integrations).
 
 ``HubApi`` owns the API (named after the stack), its stage (access logs, tracing, throttling),
 the request validator and, unless the account already has one, API Gateway's account-wide
-CloudWatch role that access logging needs. ``WebhookApi`` adds ``POST /webhooks/{connectionId}``;
-``QueryApi`` adds the read routes, the OpenAPI document, the Swagger UI and the console.
+CloudWatch role that access logging needs. ``QueryApi`` adds the read routes, the OpenAPI
+document, the Swagger UI and the console. Webhooks do not come through here: they go to the
+intake's function URL (``webhooks.py``; docs/deploy.md says why).
 
 No usage plan: no method requires an API Gateway key (clients authenticate with the hub's own
-keys in the query function), so a plan would throttle nothing. The stage and the webhook route
-are throttled instead.
+keys in the query function), so a plan would throttle nothing. The stage is throttled instead.
 """
 
 from __future__ import annotations
@@ -34,8 +34,8 @@ class HubApi(Construct):
         self.create_account_role = create_account_role
         self.rest_api = self._rest_api()
         self.rest_api.node.try_remove_child("Endpoint")  # the stack exports it once, as ApiUrl
-        # Required path parameters are checked at the edge. No method declares a body model: a
-        # signed webhook body must reach intake byte-exact, and functions answer a malformed body.
+        # Required path parameters are checked at the edge. No method declares a body model (every
+        # route is a GET).
         self.validator = self.rest_api.add_request_validator(
             "Validator", validate_request_parameters=True, validate_request_body=True
         )
@@ -53,7 +53,7 @@ class HubApi(Construct):
             self,
             "Api",
             rest_api_name=Stack.of(self).stack_name,
-            description="Event hub: provider webhooks in, the events API out",
+            description="Event hub: the events API",
             endpoint_types=[apigw.EndpointType.REGIONAL],
             binary_media_types=c.BINARY_MEDIA_TYPES,
             cloud_watch_role=self.create_account_role,
@@ -75,12 +75,6 @@ class HubApi(Construct):
                 ),
                 throttling_rate_limit=c.STAGE_RATE_LIMIT,
                 throttling_burst_limit=c.STAGE_BURST_LIMIT,
-                method_options={
-                    f"/{c.WEBHOOK_PATH}/{{connectionId}}/POST": apigw.MethodDeploymentOptions(
-                        throttling_rate_limit=c.WEBHOOK_RATE_LIMIT,
-                        throttling_burst_limit=c.WEBHOOK_BURST_LIMIT,
-                    )
-                },
             ),
         )
 
@@ -116,15 +110,14 @@ class HubApi(Construct):
             [
                 NagPackSuppression(
                     id="AwsSolutions-APIG3",
-                    reason="No WAF web ACL: webhooks are authenticated by provider signatures and reads "
-                    "by hashed API keys in the functions, and the stage and the webhook route are "
-                    "throttled. A web ACL can be associated with the stage by the account's firewall "
-                    "policy.",
+                    reason="No WAF web ACL: reads are authenticated by hashed API keys in the query "
+                    "function and the stage is throttled. A web ACL can be associated with this REST "
+                    "stage directly, by the account's firewall policy (docs/deploy.md).",
                 ),
                 NagPackSuppression(
                     id="AwsSolutions-APIG6",
                     reason="Execution logging is off on purpose: at INFO it writes request and response "
-                    "data (webhook bodies, query results) to CloudWatch. Every request is in the JSON "
+                    "data (query results) to CloudWatch. Every request is in the JSON "
                     "access log (which uses the account's API Gateway CloudWatch role, as execution "
                     "logging would) and in the functions' structured logs.",
                 ),
@@ -150,10 +143,6 @@ class HubApi(Construct):
             )
 
 
-_WEBHOOK_AUTH = (
-    "Webhooks are authenticated by the provider's signature over the raw body (HMAC, constant-time, "
-    "replay window), verified by the intake function; providers cannot use IAM or Cognito."
-)
 _QUERY_AUTH = (
     "Reads are authenticated by the query function with X-API-Key or a bearer token, checked against "
     "SHA-256 hashes of the configured keys and scoped to the key's tenant."
@@ -162,22 +151,6 @@ _PUBLIC_DOCS = (
     "The OpenAPI document, the Swagger UI and the console's static page carry no data; every data "
     "request they make is authenticated by API key in the query function."
 )
-
-
-class WebhookApi(Construct):
-    """``POST /webhooks/{connectionId}`` -> intake."""
-
-    def __init__(
-        self, scope: Construct, construct_id: str, *, api: HubApi, intake: lambda_.IFunction
-    ) -> None:
-        super().__init__(scope, construct_id)
-        self.method = api.add_route(
-            f"/{c.WEBHOOK_PATH}/{{connectionId}}",
-            "POST",
-            intake,
-            path_parameters=("connectionId",),
-            auth_reason=_WEBHOOK_AUTH,
-        )
 
 
 class QueryApi(Construct):

@@ -33,6 +33,7 @@ class HubFunctions(Construct):
         registry: Registry,
         config: HubConfig,
         retention_days: int = 0,
+        intake_concurrency: int | None = c.INTAKE_RESERVED_CONCURRENCY,
     ) -> None:
         super().__init__(scope, construct_id)
         self._code = bundling.lambda_code()
@@ -51,7 +52,9 @@ class HubFunctions(Construct):
         self._tracing = config.observability.tracing
         if not self._tracing:  # nor is the X-Ray SDK imported (functions/observability.py)
             self._environment["POWERTOOLS_TRACE_DISABLED"] = "true"
-        self.intake = self._function(c.INTAKE)
+        # The intake's reserved concurrency bounds its public function URL (429 beyond it) and keeps
+        # a webhook flood from taking the account's concurrency from the other functions.
+        self.intake = self._function(c.INTAKE, reserved_concurrency=intake_concurrency)
         self.query = self._function(c.QUERY)
         self.poller = self._function(c.POLLER)
         self.copier = self._function(c.COPIER)
@@ -77,7 +80,7 @@ class HubFunctions(Construct):
             **({c.PUBLISHER.name: self.publisher} if self.publisher is not None else {}),
         }
 
-    def _function(self, spec: c.FunctionSpec) -> lambda_.Function:
+    def _function(self, spec: c.FunctionSpec, *, reserved_concurrency: int | None = None) -> lambda_.Function:
         role = iam.Role(
             self,
             f"{spec.name}Role",
@@ -102,6 +105,7 @@ class HubFunctions(Construct):
             log_group=log_group,
             tracing=lambda_.Tracing.ACTIVE if self._tracing else lambda_.Tracing.DISABLED,
             environment=dict(self._environment),
+            reserved_concurrent_executions=reserved_concurrency,
         )
         if self._tracing:
             NagSuppressions.add_resource_suppressions(

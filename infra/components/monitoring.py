@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from aws_cdk import Duration, Stack
-from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_cloudwatch as cw
 from aws_cdk import aws_cloudwatch_actions as cw_actions
 from aws_cdk import aws_lambda as lambda_
@@ -63,7 +62,6 @@ class Monitoring(Construct):
         intake: lambda_.Function,
         copier: lambda_.Function,
         aggregator: lambda_.Function,
-        api: apigw.RestApi,
         publisher: lambda_.Function | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -92,7 +90,7 @@ class Monitoring(Construct):
                 publisher,
                 "The publisher is falling behind the table's stream: consumers of the bus get events late.",
             )
-        self.dashboard = self._dashboard(functions, queues, intake, api)
+        self.dashboard = self._dashboard(functions, queues, intake)
 
     def _metric(self, name: str) -> cw.Metric:
         return custom_metric(name, self.stack_name)
@@ -199,7 +197,6 @@ class Monitoring(Construct):
         functions: dict[str, lambda_.Function],
         queues: Mapping[str, sqs.IQueue],
         intake: lambda_.Function,
-        api: apigw.RestApi,
     ) -> cw.Dashboard:
         dashboard = cw.Dashboard(self, "Dashboard", default_interval=Duration.hours(6))
         wide, half = 24, 12
@@ -220,7 +217,8 @@ class Monitoring(Construct):
                 title="Intake latency p99 (ms)",
                 left=[
                     intake.metric_duration(statistic="p99", period=c.ALARM_PERIOD),
-                    api.metric_latency(statistic="p99", period=c.ALARM_PERIOD),
+                    # From the function URL taking a delivery to its answer (Lambda's URL metric).
+                    intake.metric("UrlRequestLatency", statistic="p99", period=c.ALARM_PERIOD),
                 ],
                 width=half,
             ),

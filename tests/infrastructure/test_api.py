@@ -1,4 +1,5 @@
-"""The REST API: routes, integrations, stage settings, the account role access logging needs."""
+"""The REST API (the query side): routes, integrations, stage settings, the account role access
+logging needs. Webhooks are not on it (test_webhooks.py)."""
 
 from __future__ import annotations
 
@@ -45,7 +46,6 @@ def _integrated_function(method: dict[str, Any]) -> str:
 
 
 EXPECTED_ROUTES = {
-    ("POST", "/webhooks/{connectionId}"): "Intake",
     ("GET", "/api/v1/events"): "Query",
     ("GET", "/api/v1/events/{proxy+}"): "Query",
     ("GET", "/openapi.json"): "Query",
@@ -57,8 +57,26 @@ EXPECTED_ROUTES = {
 
 def test_api_has_exactly_the_hub_routes(synthesized: Synthesized) -> None:
     # When the synthesized API's routes are read
-    # Then they are exactly the hub's routes
+    # Then they are exactly the hub's read routes
     assert set(_routes(synthesized)) == set(EXPECTED_ROUTES)
+
+
+def test_no_webhook_route_or_intake_integration_is_on_the_rest_api(synthesized: Synthesized) -> None:
+    # When the synthesized API's resources and methods are read
+    paths = set(_paths(synthesized).values())
+    methods = _routes(synthesized)
+    # Then no resource is under /webhooks, and every method is a GET to the query function
+    assert not any(path.startswith("/webhooks") for path in paths)
+    assert {method for method, _ in methods} == {"GET"}
+    assert {_integrated_function(m) for m in methods.values()} == {function_id(synthesized, "Query")}
+    # And API Gateway may invoke only the query function
+    permissions = synthesized.of_type("AWS::Lambda::Permission").values()
+    invoked = {
+        p["Properties"]["FunctionName"]["Fn::GetAtt"][0]
+        for p in permissions
+        if p["Properties"]["Principal"] == "apigateway.amazonaws.com"
+    }
+    assert invoked == {function_id(synthesized, "Query")}
 
 
 @pytest.mark.parametrize(("route", "function"), EXPECTED_ROUTES.items(), ids=lambda v: str(v))
@@ -80,10 +98,7 @@ def test_each_route_is_a_lambda_proxy_to_its_function(
 def test_path_parameters_are_required_by_the_validator(synthesized: Synthesized) -> None:
     # When the synthesized API's routes are read
     routes = _routes(synthesized)
-    # Then the webhook and event routes declare their path parameters required
-    assert routes[("POST", "/webhooks/{connectionId}")]["RequestParameters"] == {
-        "method.request.path.connectionId": True
-    }
+    # Then the event routes declare their path parameters required
     assert routes[("GET", "/api/v1/events/{proxy+}")]["RequestParameters"] == {
         "method.request.path.proxy": True
     }
@@ -109,13 +124,11 @@ def test_stage_logs_access_traces_and_throttles(synthesized: Synthesized) -> Non
     destination = props["AccessLogSetting"]["DestinationArn"]["Fn::Join"][1]
     assert {"Ref": synthesized.logical_id("HubApiAccessLogs", "AWS::Logs::LogGroup")} in destination
     assert "$context.requestId" in props["AccessLogSetting"]["Format"]
-    # And it throttles every method
+    # And it throttles every method, with one stage-wide setting and no per-route ones
     settings = {(s["ResourcePath"], s["HttpMethod"]): s for s in props["MethodSettings"]}
+    assert set(settings) == {("/*", "*")}
     assert settings[("/*", "*")]["ThrottlingRateLimit"] > 0
     assert settings[("/*", "*")]["ThrottlingBurstLimit"] > 0
-    # And the webhook route no faster than the rest
-    webhook = settings[("/~1webhooks~1{connectionId}", "POST")]
-    assert 0 < webhook["ThrottlingRateLimit"] <= settings[("/*", "*")]["ThrottlingRateLimit"]
 
 
 def test_no_usage_plan_since_no_method_requires_an_api_gateway_key(synthesized: Synthesized) -> None:

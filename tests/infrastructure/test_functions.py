@@ -333,8 +333,14 @@ def test_stack_outputs_name_what_operators_and_the_cli_need(synthesized: Synthes
     }
 
 
-def test_the_webhook_base_url_is_an_output(synthesized: Synthesized) -> None:
-    # Then a connection's webhook URL is the output followed by its id
+def test_the_webhook_base_url_is_the_intakes_function_url_and_the_api_url_the_rest_apis(
+    synthesized: Synthesized,
+) -> None:
+    # Then a connection's webhook URL is the output followed by its id: the function URL (which
+    # ends in a slash) followed by webhooks/
     output = synthesized.outputs["WebhookBaseUrl"]["Value"]["Fn::Join"][1]
-    assert output[-1] == "/webhooks/"  # after the stage URL
-    assert {"Ref": synthesized.logical_id("HubApi", "AWS::ApiGateway::RestApi")} in output
+    url = synthesized.logical_id("WebhooksUrl", "AWS::Lambda::Url")
+    assert output == [{"Fn::GetAtt": [url, "FunctionUrl"]}, "webhooks/"]
+    # And ApiUrl, which the CLI reads the query API's address from, is the REST API's stage URL
+    api_url = synthesized.outputs["ApiUrl"]["Value"]["Fn::Join"][1]
+    assert {"Ref": synthesized.logical_id("HubApi", "AWS::ApiGateway::RestApi")} in api_url

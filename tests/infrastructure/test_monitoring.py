@@ -171,9 +171,10 @@ def test_dashboard_shows_p99_intake_latency(synthesized: Synthesized) -> None:
     # When the dashboard's intake latency widget is read
     widget = _widgets(synthesized)["Intake latency p99 (ms)"]
     lines = widget["metrics"]
-    # Then it graphs the intake function's duration
-    duration = [line for line in lines if "Duration" in line]
-    assert duration and function_id(synthesized, "Intake") in duration[0]
+    # Then it graphs the intake function's duration, and its function URL's request latency
+    for metric in ("Duration", "UrlRequestLatency"):
+        graphed = [line for line in lines if metric in line]
+        assert graphed and function_id(synthesized, "Intake") in graphed[0], metric
     # And every line is the 99th percentile
     assert all(line[-1]["stat"] == "p99" for line in lines)
 

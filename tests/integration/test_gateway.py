@@ -258,11 +258,18 @@ def test_unrouted_path_is_404_and_wrong_method_is_405(stack: LocalStack, http: r
     # When a path no route serves is asked for
     # Then it is not found
     assert http.get(f"{stack.url}/nowhere", timeout=5).status_code == 404
-    # When a webhook is asked for with GET
+    # When a webhook is asked for with GET, and a path under /webhooks/ that is no connection's
+    invoked = stack.runtime.invocations[INTAKE_HANDLER]
     wrong = http.get(f"{stack.url}/webhooks/exa-dev", timeout=5)
+    deeper = http.post(f"{stack.url}/webhooks/exa-dev/extra", data=b"{}", timeout=5)
     # Then the method is not allowed, and POST is named as the one allowed
     assert wrong.status_code == 405
     assert wrong.headers["Allow"] == "POST"
+    assert wrong.json()["error"] == "method_not_allowed"
+    # And the path is not found
+    assert deeper.status_code == 404 and deeper.json()["error"] == "not_found"
+    # And the intake answered both itself, as behind its function URL in AWS
+    assert stack.runtime.invocations[INTAKE_HANDLER] == invoked + 2
 
 
 def test_store_fault_switch_makes_writes_fail_as_throttled_until_turned_off(

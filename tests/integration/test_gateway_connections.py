@@ -19,13 +19,15 @@ CLIENT_TIMEOUT = 5.0  # a test that would hang fails after this instead
 
 
 class Invocations:
-    """The function behind the gateway: remembers the bodies it was given and answers 200."""
+    """The function behind the gateway: remembers the events (and bodies) it was given and answers 200."""
 
     def __init__(self) -> None:
         self.bodies: list[str | None] = []
+        self.events: list[dict[str, Any]] = []
 
     def __call__(self, handler: str, event: dict[str, Any]) -> dict[str, Any]:
         self.bodies.append(event.get("body"))
+        self.events.append(event)
         return {"statusCode": 200, "headers": {"Content-Type": "application/json"}, "body": '{"ok":true}'}
 
 
@@ -213,3 +215,28 @@ def test_keep_alive_connection_serves_requests_sent_within_the_timeout(
     # Then both are answered on it
     assert first.startswith(b"HTTP/1.1 200") and second.startswith(b"HTTP/1.1 200")
     assert invocations.bodies == ["{}", "{}"]
+
+
+def test_a_webhook_event_names_the_tcp_peer_as_its_source_and_an_event_read_too(
+    server: GatewayServer, invocations: Invocations
+) -> None:
+    # Given a client that claims another address in X-Forwarded-For
+    claimed = "X-Forwarded-For: 18.230.43.17\r\n"
+    with connect(server) as sock:
+        peer = sock.getsockname()[0]
+        # When it posts a webhook, then reads an event, on one connection
+        head = f"POST /webhooks/klavi-push HTTP/1.1\r\nHost: 127.0.0.1\r\n{claimed}Content-Length: 2"
+        sock.sendall(f"{head}\r\n\r\n{{}}".encode())
+        read_response(sock)
+        sock.sendall(
+            f"GET /api/v1/events HTTP/1.1\r\nHost: 127.0.0.1\r\n{claimed}Connection: close\r\n\r\n".encode()
+        )
+        read_all(sock)
+
+    # Then the webhook's function URL event names the TCP peer in requestContext.http.sourceIp
+    webhook, read = invocations.events
+    assert webhook["version"] == "2.0" and webhook["requestContext"]["http"]["sourceIp"] == peer
+    # And the event read's REST proxy event names it in requestContext.identity.sourceIp
+    assert read["requestContext"]["identity"]["sourceIp"] == peer
+    # And the claimed address is only a header
+    assert webhook["headers"]["x-forwarded-for"] == "18.230.43.17"

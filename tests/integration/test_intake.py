@@ -1,5 +1,6 @@
-"""Webhook intake end to end, in-process: API Gateway proxy events into the real handlers, moto
-behind the event store, and every delivery read back through GET /api/v1/events/{id}."""
+"""Webhook intake end to end, in-process: the intake's function URL events (payload format 2.0,
+as the local gateway builds them) into the real handler, moto behind the event store, and every
+delivery read back through GET /api/v1/events/{id} (a REST proxy event into the query handler)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from standardwebhooks import Webhook as StandardWebhook
 from svix.webhooks import Webhook as SvixWebhook
 
 from eventhub.local.faults import StoreFaults
+from eventhub.local.function_url_events import function_url_event
 from eventhub.local.proxy_events import proxy_event
 from eventhub.local.routes import ROUTES, find_route
 from eventhub.local.signing import sign
@@ -491,3 +493,97 @@ def test_a_stored_webhook_writes_one_log_line_that_names_the_event(
     assert ["service", "source", "stack"] in [
         sorted(d) for d in document["_aws"]["CloudWatchMetrics"][0]["Dimensions"]
     ]
+
+
+# -- the function URL event --------------------------------------------------------------------------
+
+
+def test_the_sample_function_url_event_is_verified_stored_and_read_back(
+    lambda_env: dict[str, Any], lambda_context: Any
+) -> None:
+    # Given the sample function URL event of an Extend delivery, signed again now (its own
+    # timestamp is past the replay window), with the header names as a sender may case them
+    event = json.loads((EVENTS_DIR / "function_url" / "intake_extend.json").read_text())
+    assert event["version"] == "2.0" and "pathParameters" not in event
+    provider = BY_NAME["extend"]
+    fresh = provider.headers(event["body"].encode())
+    event["headers"] = {**event["headers"], **{name.upper(): value for name, value in fresh.items()}}
+    for name in fresh:
+        event["headers"].pop(name.lower(), None)
+
+    # When the intake handles it
+    response = intake.handler(event, lambda_context)
+
+    # Then the signature verified and the event is stored, once
+    assert response["statusCode"] == 200, response["body"]
+    answer = json.loads(response["body"])
+    assert answer["duplicate"] is False and len(stored_items(lambda_env)) == 1
+    # And the response is a plain proxy response a function URL sends on
+    assert set(response) == {"statusCode", "headers", "body", "isBase64Encoded"}
+    assert response["headers"]["Content-Type"] == "application/json"
+    # And the connection named in rawPath is the one it came through: its tenant reads it back
+    status, stored = read_event(answer["id"], provider.api_key, lambda_context)
+    assert (status, stored["source"], stored["tenantId"]) == (200, "extend", "acme")
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/", "/webhooks", "/webhooks/", "/webhooks/extend-dev/", "/webhooks/extend-dev/extra", "/api/v1/events"],
+)
+def test_a_path_other_than_a_connections_webhook_is_404(
+    path: str, lambda_env: dict[str, Any], lambda_context: Any
+) -> None:
+    # Given a signed delivery to a path the function URL passes on but the intake does not serve
+    provider = BY_NAME["extend"]
+    body = provider.body()
+
+    # When the intake handles it (in AWS every path of the URL's host reaches it)
+    event = function_url_event(
+        method="POST", raw_path=path, headers=list(provider.headers(body).items()), body=body
+    )
+    response = intake.handler(event, lambda_context)
+
+    # Then it is not found, saying where webhooks go, and nothing is stored
+    assert response["statusCode"] == 404
+    answer = json.loads(response["body"])
+    assert answer["error"] == "not_found" and "POST /webhooks/{connectionId}" in answer["message"]
+    assert stored_items(lambda_env) == []
+
+
+@pytest.mark.parametrize("method", ["GET", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"])
+def test_a_method_other_than_post_is_405_naming_post(
+    method: str, lambda_env: dict[str, Any], lambda_context: Any
+) -> None:
+    # Given a signed delivery sent with another method
+    provider = BY_NAME["extend"]
+    body = provider.body()
+
+    # When the intake handles it
+    event = api_event(method, "/webhooks/extend-dev", provider.headers(body), body)
+    response = intake.handler(event, lambda_context)
+
+    # Then the method is not allowed, POST is named as the one allowed, and nothing is stored
+    assert response["statusCode"] == 405
+    assert response["headers"]["Allow"] == "POST"
+    assert json.loads(response["body"])["error"] == "method_not_allowed"
+    assert stored_items(lambda_env) == []
+
+
+def test_a_rest_proxy_event_is_not_the_intakes_input(lambda_env: dict[str, Any], lambda_context: Any) -> None:
+    # Given a signed delivery in the REST API's proxy event shape (path parameters, no rawPath)
+    provider = BY_NAME["extend"]
+    body = provider.body()
+    event = {
+        "resource": "/webhooks/{connectionId}",
+        "path": "/webhooks/extend-dev",
+        "httpMethod": "POST",
+        "pathParameters": {"connectionId": "extend-dev"},
+        "headers": provider.headers(body),
+        "requestContext": {"identity": {"sourceIp": "127.0.0.1"}},
+        "body": body.decode(),
+        "isBase64Encoded": False,
+    }
+
+    # When the intake handles it, then it is refused as a path it does not serve, and nothing is stored
+    assert intake.handler(event, lambda_context)["statusCode"] == 404
+    assert stored_items(lambda_env) == []

@@ -144,3 +144,25 @@ def test_connection_without_the_setting_admits_any_address(
 
     # When a signed delivery comes from anywhere, then it is stored
     assert intake.handler(event, FakeContext())["statusCode"] == 200
+
+
+def test_the_address_is_read_from_the_function_url_events_request_context(
+    secrets: SecretsSpy, lambda_env: dict[str, Any]
+) -> None:
+    # Given a signed klavi-push delivery as its function URL hands it on, from an address outside
+    # the list, with Klavi's address written where a REST proxy event kept it
+    path = "/webhooks/klavi-push"
+    route, params = find_route(ROUTES, path)  # type: ignore[misc]
+    event = proxy_event(
+        method="POST", raw_path=path, headers=list(sign("klavi", KLAVI_SECRET, BODY).items()), body=BODY,
+        route=route, path_parameters=params, source_ip="203.0.113.9",
+    )  # fmt: skip
+    assert event["version"] == "2.0"
+    event["requestContext"]["identity"] = {"sourceIp": KLAVI_PRODUCTION}
+
+    # When it is delivered, then it is refused: only requestContext.http.sourceIp counts
+    assert intake.handler(event, FakeContext())["statusCode"] == 404
+    # And when requestContext.http.sourceIp is Klavi's, it is stored
+    event["requestContext"]["http"]["sourceIp"] = KLAVI_PRODUCTION
+    assert intake.handler(event, FakeContext())["statusCode"] == 200
+    assert stored(lambda_env) == 1
