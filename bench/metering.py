@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 import re
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -149,6 +150,8 @@ class Meter:
     def __init__(self, unmetered: Callable[[str], Any]) -> None:
         self.usage = Usage()
         self._unmetered = unmetered
+        # Seconds each thread spent in the meter's own calls: not the function's duration.
+        self._spent = threading.local()
         self._tables: dict[str, Table] = {}
         self._ddb: Any = None
 
@@ -175,7 +178,11 @@ class Meter:
     def _plain(self) -> Any:
         if self._ddb is None:
             self._ddb = self._unmetered("dynamodb")
-        return self._ddb
+        return _Timed(self._ddb, self._spent)
+
+    def spent(self) -> float:
+        """Seconds this thread has spent in the meter's own calls so far."""
+        return float(getattr(self._spent, "seconds", 0.0))
 
     def _current(self, table: str, key: Mapping[str, Any]) -> dict[str, Any] | None:
         return self._plain().get_item(TableName=table, Key=dict(key), ConsistentRead=True).get("Item")
@@ -335,6 +342,26 @@ class Meter:
     def _secrets_call(self, **_: Any) -> None:
         with self.usage.lock:
             self.usage.secrets_calls += 1
+
+
+class _Timed:
+    """A client whose calls add their wall time to the calling thread's ``seconds``."""
+
+    def __init__(self, client: Any, spent: threading.local) -> None:
+        self._client = client
+        self._spent = spent
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self._client, name)
+
+        def call(**kwargs: Any) -> Any:
+            began = time.perf_counter()
+            try:
+                return method(**kwargs)
+            finally:
+                self._spent.seconds = getattr(self._spent, "seconds", 0.0) + time.perf_counter() - began
+
+        return call
 
 
 def entry_size(entry: Mapping[str, Any]) -> int:
