@@ -30,7 +30,13 @@ class Index:
 
 CORRELATION_INDEX = Index("byCorrelation", "correlationKey")  # "{tenantId}#{correlationId}"
 RESOURCE_INDEX = Index("byResource", "resourceKey")  # "{tenantId}#{resourceType}#{resourceId}"
-TIME_INDEX = Index("byTime", "dayKey", non_key_attributes=(*_FILTER_ATTRIBUTES, "source"))  # "{tenant}#{day}"
+# "{tenant}#{day}" for shard 0, "{tenant}#{day}#{shard}" for the others (models/items.py)
+TIME_INDEX = Index("byTime", "dayKey", non_key_attributes=(*_FILTER_ATTRIBUTES, "source"))
+# A tenant's day is this many partitions of the time index, an event's shard fixed by its id. A
+# partition takes about 1,000 writes per second, so a tenant's day takes about 8,000 before the
+# index throttles; reads of a day query every shard and merge them (adapters/shard_merge.py).
+# Fixed for the life of a table: a changed number would leave stored entries where no read looks.
+TIME_SHARDS = 8
 TYPE_INDEX = Index("byType", "typeKey")  # "{tenantId}#{eventType}"
 
 INDEXES: tuple[Index, ...] = (CORRELATION_INDEX, RESOURCE_INDEX, TIME_INDEX, TYPE_INDEX)

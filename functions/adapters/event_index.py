@@ -1,9 +1,11 @@
 """Index reads of the events table: newest-first Queries on the GSIs, counts, BatchGetItem.
 
-Every read here is a Query on one index partition (or a BatchGetItem by id); nothing scans.
-Each records what DynamoDB read (``ScannedCount``, or the keys requested) on the event
-store's meter. Times are half-open ``[start, end)``; a position is an index sort value
-(``{occurredAt}#{id}``) and reads continue strictly below it.
+Every read here is a Query on index partitions (or a BatchGetItem by id); nothing scans. A
+tenant's day of the time index is ``TIME_SHARDS`` partitions, read as one: their Queries merged
+newest first (``shard_merge``), their counts summed. Each read records what DynamoDB read
+(``ScannedCount``, or the keys requested) on the event store's meter. Times are half-open
+``[start, end)``; a position is an index sort value (``{occurredAt}#{id}``) and reads continue
+strictly below it.
 """
 
 from __future__ import annotations
@@ -14,12 +16,12 @@ from datetime import datetime
 from typing import Any
 
 from functions import table_schema as schema
-from functions.adapters import dynamodb
+from functions.adapters import dynamodb, shard_merge
 from functions.adapters.counter_items import COUNTED_ATTRIBUTES, counted_from_item
 from functions.adapters.event_store import EventStore
 from functions.models.counting import Counted
 from functions.models.event import LATEST, CanonicalEvent, format_timestamp
-from functions.models.items import day_of, is_event_item
+from functions.models.items import day_of, day_partitions, is_event_item
 from functions.models.listing import Entry, Source, SourceKind
 
 _INDEX = {
@@ -33,6 +35,14 @@ _INDEX = {
 def partition_of(source: Source) -> str:
     """The index partition key value: "{tenant}#{part}[#{part}]", as the stored item has it."""
     return "#".join((source.tenant_id, *source.parts))
+
+
+def partitions_of(source: Source) -> list[str]:
+    """The partition key values that hold the source: a day's every shard, or the one partition."""
+    if source.kind is SourceKind.TIME:
+        (day,) = source.parts
+        return day_partitions(source.tenant_id, day)
+    return [partition_of(source)]
 
 
 def time_source(tenant_id: str, day: str) -> Source:
@@ -78,6 +88,7 @@ class EventIndex:
     def _query_params(
         self,
         source: Source,
+        partition: str,
         start: datetime | None,
         end: datetime | None,
         below: str | None,
@@ -90,7 +101,7 @@ class EventIndex:
         names = {"#pk": index.partition_key}
         if low is not None or high is not None:
             names["#ts"] = index.sort_key
-        values: dict[str, Any] = {":pk": {"S": partition_of(source)}}
+        values: dict[str, Any] = {":pk": {"S": partition}}
         condition = "#pk = :pk"
         if low is not None and high is not None:
             condition += " AND #ts BETWEEN :low AND :high"
@@ -134,25 +145,19 @@ class EventIndex:
         filters: Filters | None = None,
         want: int | None,
     ) -> Iterator[Entry]:
-        """Up to ``want`` entries of the partition (None: all), newest first. Each request asks
-        for no more than are still wanted, so at most ``want`` matching items plus the
-        filtered-out ones between them are read."""
-        params = self._query_params(source, start, end, below, filters or {})
-        if params is None or (want is not None and want <= 0):
+        """Up to ``want`` entries of the source (None: all), newest first: its partitions'
+        Queries merged (``shard_merge``, which says what that reads). On one partition each
+        request asks for no more than are still wanted, so at most ``want`` matching items plus
+        the filtered-out ones between them are read."""
+        queries = [
+            self._query_params(source, partition, start, end, below, filters or {})
+            for partition in partitions_of(source)
+        ]
+        ready = [params for params in queries if params is not None]
+        if len(ready) < len(queries):  # the range is empty (the same for every partition)
             return
         label = f"Query:{_INDEX[source.kind].name}"
-        given = 0
-        while want is None or given < want:
-            if want is not None:
-                params["Limit"] = want - given
-            response = self._query(params, label)
-            for item in response.get("Items", []):
-                given += 1
-                yield _entry(item)
-            last = response.get("LastEvaluatedKey")
-            if not last:
-                return
-            params["ExclusiveStartKey"] = last
+        yield from shard_merge.newest_first(lambda params: self._query(params, label), ready, _entry, want)
 
     def count(
         self,
@@ -162,19 +167,21 @@ class EventIndex:
         end: datetime | None = None,
         filters: Filters | None = None,
     ) -> int:
-        params = self._query_params(source, start, end, None, filters or {})
-        if params is None:
-            return 0
-        params["Select"] = "COUNT"
         label = f"Query:{_INDEX[source.kind].name}"
         total = 0
-        while True:
-            response = self._query(params, label)
-            total += int(response.get("Count", 0))
-            last = response.get("LastEvaluatedKey")
-            if not last:
-                return total
-            params["ExclusiveStartKey"] = last
+        for partition in partitions_of(source):
+            params = self._query_params(source, partition, start, end, None, filters or {})
+            if params is None:
+                return 0
+            params["Select"] = "COUNT"
+            while True:
+                response = self._query(params, label)
+                total += int(response.get("Count", 0))
+                last = response.get("LastEvaluatedKey")
+                if not last:
+                    break
+                params["ExclusiveStartKey"] = last
+        return total
 
     # -- items by id ---------------------------------------------------------------------------
 

@@ -6,6 +6,7 @@ list of artifact maps, and the payload as JSON text (so any JSON, however deep, 
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from typing import Any
 
@@ -58,6 +59,24 @@ def sort_value(event_id: str, occurred_at: str) -> str:
     return f"{occurred_at}#{event_id}"
 
 
+def time_shard(event_id: str) -> int:
+    """The event's shard of its tenant's day in the time index: from its id alone, so every
+    write of the same event lands in the same partition."""
+    digest = hashlib.sha256(event_id.encode()).digest()
+    return int.from_bytes(digest[:4], "big") % schema.TIME_SHARDS
+
+
+def day_partition(tenant_id: str, day: str, shard: int) -> str:
+    """The time index's partition key of one shard of a tenant's day. Shard 0 keeps the key every
+    entry had before the index was sharded, "{tenant}#{day}", so those entries are read with it."""
+    return f"{tenant_id}#{day}" if shard == 0 else f"{tenant_id}#{day}#{shard}"
+
+
+def day_partitions(tenant_id: str, day: str) -> list[str]:
+    """Every partition of a tenant's day in the time index, shard 0 first."""
+    return [day_partition(tenant_id, day, shard) for shard in range(schema.TIME_SHARDS)]
+
+
 def artifact_to_attr(artifact: Artifact) -> dict[str, Any]:
     data = artifact.model_dump(by_alias=True, exclude_none=True, mode="json")
     out: dict[str, Any] = {}
@@ -104,7 +123,9 @@ def to_item(
         schema.PARTITION_KEY: {"S": event.id},
         schema.KIND_ATTRIBUTE: {"S": EVENT_KIND},
         schema.SORT_ATTRIBUTE: {"S": sort_value(event.id, event.occurred_at)},
-        schema.TIME_INDEX.partition_key: {"S": f"{tenant}#{day_of(event.occurred_at)}"},
+        schema.TIME_INDEX.partition_key: {
+            "S": day_partition(tenant, day_of(event.occurred_at), time_shard(event.id))
+        },
         schema.TYPE_INDEX.partition_key: {"S": f"{tenant}#{event.event_type}"},
     }
     for name in _SCALARS:

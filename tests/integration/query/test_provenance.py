@@ -267,11 +267,13 @@ def test_a_source_list_reads_the_other_sources_entries_between_its_own(
     # When the first page of two Klavi events is asked for
     status, body = hub.get(EVENTS, {"source": "klavi", "limit": 2})
     assert status == 200
-    # Then the time index was read newest first until a third Klavi entry (for hasNext): the
-    # entries of positions 0..8, of which 3 are Klavi's; the page is fetched by id (2 items)
+    # Then the time index was read newest first until a third Klavi entry (for hasNext): at
+    # least the entries of positions 0..8, of which 3 are Klavi's (one partition read exactly
+    # those); over the day's eight shards, each shard's last request can read past them, up to
+    # the 3 matches still wanted, and never more than the day's 20. The page is fetched by id
     reads = hub.store.meter.by_operation
     assert len(body["events"]) == 2 and body["hasNext"]
-    assert reads["Query:byTime"] == 9
+    assert 9 <= reads["Query:byTime"] <= 20
     assert reads["BatchGetItem:events"] == 2
     # and the total came from counters, a bounded handful of items whatever the volume
     assert 0 < reads["BatchGetItem:counters"] <= 4
