@@ -1,8 +1,9 @@
 """Republishing: stored events over a time window put on the bus again, for late consumers.
 
-The events are read as the query API lists them: the tenant's ``byTime`` index partition of each
-UTC day in ``[start, end)``, oldest day first (a Query per day, filtered by event type when asked),
-then the events themselves by id, 100 per BatchGetItem. Each becomes the entry the publisher
+The events are read as the query API lists them: the tenant's days of the ``byTime`` index in
+``[start, end)``, oldest day first (each day counted, then read whole, filtered by event type when
+asked; the index adapter queries and merges the day's shards), then the events themselves by id,
+100 per BatchGetItem. Each becomes the entry the publisher
 would have put (``event_entry``), and goes through ``publish`` (10 per call, failed entries
 retried). Its event id stands for the stream record: when an entry still fails, republishing
 stops there and the report names it, so the same command can be run again from that time.
@@ -39,7 +40,7 @@ class RepublishReport:
 
 
 def days_of(start: datetime, end: datetime) -> list[str]:
-    """The UTC days ``[start, end)`` touches, oldest first (the ``byTime`` partitions to read)."""
+    """The UTC days ``[start, end)`` touches, oldest first (the ``byTime`` days to read)."""
     days, day = [], start.date()
     while datetime(day.year, day.month, day.day, tzinfo=start.tzinfo) < end:
         days.append(day.isoformat())
