@@ -17,6 +17,11 @@ Each is measured from spawning the process to its answer (interpreter start-up i
 in a Lambda cold start); ``.in_process`` from the child's first statement to the answer
 (imports, client creation, the call: the part the code decides); ``.cpu`` the process's CPU
 time, which moves less with the machine's load than the clock does.
+
+``python -m bench.bench_cold_start --instructions [--only query,copier]`` runs one pair per mode
+under ``valgrind --tool=callgrind`` instead and reports ``<name>.instructions``: the instructions
+each process executed, start-up included. They do not move with the machine's load, so they
+decide between two versions of the code where the clock, on a shared machine, cannot.
 """
 
 from __future__ import annotations
@@ -156,6 +161,22 @@ def _child(python: str, args: list[str], cwd: Path, env: dict[str, str]) -> dict
     if result is None:
         raise RuntimeError(f"child failed ({process.returncode}): {errors[-2000:]}")
     return result
+
+
+def _instructions(python: str, args: list[str], cwd: Path, env: dict[str, str], directory: Path) -> int:
+    """The instructions one fresh process executes, counted by callgrind (start-up included)."""
+    out = directory / f"callgrind.{uuid.uuid4().hex}"
+    command = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", python, "-c", *args]
+    # A fixed hash seed: set and dict layouts, hence the work, are the same in every run.
+    done = subprocess.run(
+        command, cwd=cwd, env={**env, "PYTHONHASHSEED": "0"}, capture_output=True, text=True
+    )
+    if "BENCH_RESULT " not in done.stdout:
+        raise RuntimeError(f"child failed under callgrind ({done.returncode}): {done.stderr[-2000:]}")
+    for line in out.read_text().splitlines():
+        if line.startswith(("summary:", "totals:")):
+            return int(line.split()[1])
+    raise RuntimeError(f"no totals in {out}")
 
 
 def _write(directory: Path, document: dict[str, Any]) -> str:
@@ -502,7 +523,33 @@ def measure(bench: Bench, case: Case, rounds: int, modes: list[Mode], directory:
     return metrics
 
 
-def run(quick: bool) -> list[Metric]:
+def measure_instructions(bench: Bench, case: Case, modes: list[Mode], directory: Path) -> list[Metric]:
+    """One pair per mode under callgrind: user-space instructions, which the page cache does not change."""
+    metrics = []
+    for mode in modes:
+        mine = _instructions(
+            mode.python, [OURS, case.module, _write(directory, case.make_event(bench))],
+            mode.ours_cwd, mode.ours_env, directory,
+        )  # fmt: skip
+        theirs = _instructions(
+            mode.python, [BASELINE, _write(directory, case.make_baseline(bench))],
+            mode.base_cwd, mode.base_env, directory,
+        )  # fmt: skip
+        metrics.append(
+            Metric(
+                name=f"{mode.prefix}.{case.name}.instructions",
+                ours=round(mine / 1e6, 1),
+                unit="M instr",
+                baseline=round(theirs / 1e6, 1),
+                target=f"<= {mode.target}x",
+                higher_is_better=False,
+                met=mine / theirs <= mode.target,
+            )
+        )
+    return metrics
+
+
+def run(quick: bool, *, instructions: bool = False, only: frozenset[str] = frozenset()) -> list[Metric]:
     from eventhub.local.stack import LocalStack
 
     rounds = 3 if quick else 7
@@ -517,14 +564,33 @@ def run(quick: bool) -> list[Metric]:
             env = {**os.environ, **stack.environment, "POWERTOOLS_SERVICE_NAME": "eventhub"}
             env.pop("POWERTOOLS_LOG_LEVEL", None)
             modes = [lambda_mode(env, task), current_mode(env)]
-            for case in [c for c in CASES if _available(c)]:
+            for case in [c for c in CASES if _available(c) and (not only or c.name in only)]:
                 try:
-                    metrics.extend(measure(bench, case, rounds, modes, directory))
+                    if instructions:
+                        metrics.extend(measure_instructions(bench, case, modes, directory))
+                    else:
+                        metrics.extend(measure(bench, case, rounds, modes, directory))
                 except Exception as error:  # one handler that cannot run must not hide the others
                     print(f"[bench] cold_start.{case.name}: not measured: {error}", file=sys.stderr)
     return metrics
 
 
 if __name__ == "__main__":
-    for metric in run("--quick" in sys.argv):
-        print(metric.as_dict())
+    import argparse
+
+    from bench.__main__ import print_table
+
+    parser = argparse.ArgumentParser(prog="python -m bench.bench_cold_start")
+    parser.add_argument("--quick", action="store_true", help="3 rounds instead of 7")
+    parser.add_argument("--instructions", action="store_true", help="instructions under callgrind")
+    parser.add_argument(
+        "--only", default="", help="comma-separated functions: " + ", ".join(c.name for c in CASES)
+    )
+    options = parser.parse_args()
+    print_table(
+        run(
+            options.quick,
+            instructions=options.instructions,
+            only=frozenset(filter(None, options.only.split(","))),
+        )
+    )
