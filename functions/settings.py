@@ -1,30 +1,50 @@
-"""Environment, read once at the edge into a typed model (handlers and the local runtime only).
+"""Environment, read once at the edge into a typed structure (handlers and the local runtime only).
 
 Connections and API keys are not here: the functions read them from the registry table by key
 (``adapters.registry``), so the environment stays the same size whatever the registry holds.
+
+A frozen dataclass checked by hand, not a pydantic model: nine values need no schema, and a
+function whose path has no other pydantic model (the aggregator) would otherwise import pydantic
+for these alone, about a third of a bare boto3 cold start (docs/performance.md, "Cold start").
 """
 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from functools import lru_cache
-
-from pydantic import BaseModel, Field
 
 from functions.adapters.registry.cached import DEFAULT_TTL_SECONDS
 
+# The settings every function needs, by the variable each is read from.
+_REQUIRED = {
+    "table_name": "TABLE_NAME",
+    "bucket_name": "BUCKET_NAME",
+    "registry_table_name": "REGISTRY_TABLE_NAME",
+}
 
-class Settings(BaseModel):
-    table_name: str = Field(min_length=1)
-    bucket_name: str = Field(min_length=1)
-    registry_table_name: str = Field(min_length=1)
-    registry_cache_seconds: float = Field(default=DEFAULT_TTL_SECONDS, ge=0)
+
+@dataclass(frozen=True)
+class Settings:
+    table_name: str
+    bucket_name: str
+    registry_table_name: str
+    registry_cache_seconds: float = DEFAULT_TTL_SECONDS
     spill_queue_url: str | None = None
     event_bus_name: str = ""  # the publisher's bus
     retention_days: int = 0
-    max_artifact_bytes: int = Field(default=5 * 1024**3, ge=1)
+    max_artifact_bytes: int = 5 * 1024**3
     # Local runs only: the provider fakes serve files on 127.0.0.1 (the stack refuses it).
     allow_loopback_artifacts: bool = False
+
+    def __post_init__(self) -> None:
+        missing = [variable for name, variable in _REQUIRED.items() if not getattr(self, name)]
+        if missing:
+            raise ValueError(f"the function's environment lacks {', '.join(missing)}")
+        if self.registry_cache_seconds < 0:
+            raise ValueError("REGISTRY_CACHE_SECONDS must be >= 0")
+        if self.max_artifact_bytes < 1:
+            raise ValueError("MAX_ARTIFACT_BYTES must be >= 1")
 
 
 @lru_cache(maxsize=1)

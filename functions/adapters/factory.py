@@ -1,17 +1,23 @@
-"""Adapters built once per container (cached factories) from the typed settings."""
+"""Adapters built once per container (cached factories) from the typed settings.
+
+Each factory imports its adapter when first called, so a function loads only the adapters its
+path builds: the aggregator and the publisher never import the registry (and its pydantic
+models), the secrets resolver or the blob store's multipart upload (docs/performance.md).
+"""
 
 from __future__ import annotations
 
 from functools import cache, lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from functions.adapters.blob_store import BlobStore
-from functions.adapters.event_bus import EventBridgeBus
-from functions.adapters.event_store import EventStore
-from functions.adapters.registry.cached import CachedRegistry, CopyView, TtlCache
-from functions.adapters.registry.table import RegistryTable
-from functions.adapters.secrets import SecretResolver
 from functions.settings import settings
+
+if TYPE_CHECKING:
+    from functions.adapters.blob_store import BlobStore
+    from functions.adapters.event_bus import EventBridgeBus
+    from functions.adapters.event_store import EventStore
+    from functions.adapters.registry.cached import CachedRegistry, CopyView
+    from functions.adapters.secrets import SecretResolver
 
 
 @cache
@@ -39,12 +45,17 @@ class LazyClient:
 @lru_cache(maxsize=1)
 def registry() -> CachedRegistry:
     """Connections and API keys, read by key from the registry table and kept for a short while."""
+    from functions.adapters.registry.cached import CachedRegistry, TtlCache
+    from functions.adapters.registry.table import RegistryTable
+
     table = RegistryTable(settings().registry_table_name, client("dynamodb"))
     return CachedRegistry(table, TtlCache(settings().registry_cache_seconds))
 
 
 @lru_cache(maxsize=1)
 def copy_settings() -> CopyView:
+    from functions.adapters.registry.cached import CopyView
+
     current = settings()
     return CopyView(
         registry(),
@@ -55,11 +66,15 @@ def copy_settings() -> CopyView:
 
 @lru_cache(maxsize=1)
 def blob_store() -> BlobStore:
+    from functions.adapters.blob_store import BlobStore
+
     return BlobStore(settings().bucket_name, LazyClient("s3"))
 
 
 @lru_cache(maxsize=1)
 def event_store() -> EventStore:
+    from functions.adapters.event_store import EventStore
+
     return EventStore(
         settings().table_name, client("dynamodb"), blob_store(), retention_days=settings().retention_days
     )
@@ -67,11 +82,15 @@ def event_store() -> EventStore:
 
 @lru_cache(maxsize=1)
 def event_bus() -> EventBridgeBus:
+    from functions.adapters.event_bus import EventBridgeBus
+
     return EventBridgeBus(settings().event_bus_name, client("events"))
 
 
 @lru_cache(maxsize=1)
 def secret_resolver() -> SecretResolver:
+    from functions.adapters.secrets import SecretResolver
+
     return SecretResolver()
 
 

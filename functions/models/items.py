@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from functions import table_schema as schema
-from functions.models.event import Artifact, CanonicalEvent
+
+if TYPE_CHECKING:
+    from functions.models.event import Artifact, CanonicalEvent
 
 EVENT_KIND = "event"
 ARTIFACTS_ATTRIBUTE = "artifacts"
@@ -91,6 +93,8 @@ def artifact_to_attr(artifact: Artifact) -> dict[str, Any]:
 
 
 def artifact_from_attr(attr: dict[str, Any]) -> Artifact:
+    from functions.models.event import Artifact  # here: the stream consumers' filters need no pydantic
+
     data: dict[str, Any] = {}
     for key, value in attr["M"].items():
         if "S" in value:
@@ -149,6 +153,8 @@ def to_item(
 
 
 def from_item(item: dict[str, Any], load_payload: Callable[[dict[str, Any]], Any]) -> CanonicalEvent:
+    from functions.models.event import CanonicalEvent
+
     data: dict[str, Any] = {"id": item[schema.PARTITION_KEY]["S"]}
     for name in _SCALARS:
         if name in item:

@@ -6,9 +6,10 @@ and tools that hold a whole file, by ``models.config.HubConfig`` itself.
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from functions.models.config import Connection
+if TYPE_CHECKING:
+    from functions.models.config import Connection
 
 
 class Connections(Protocol):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -13,7 +13,6 @@ from functions import table_schema as schema
 from functions.adapters import dynamodb
 from functions.adapters.event_store.table import WHAT, Table
 from functions.models.blob_keys import payload_key
-from functions.models.event import Artifact
 from functions.models.items import (
     ARTIFACTS_ATTRIBUTE,
     PENDING_ARTIFACTS_ATTRIBUTE,
@@ -21,6 +20,9 @@ from functions.models.items import (
     artifact_from_attr,
 )
 from functions.models.store import UNCHANGED
+
+if TYPE_CHECKING:
+    from functions.models.event import Artifact
 
 # Artifact updates are optimistic: the artifacts list carries a version number.
 ARTIFACTS_VERSION = "artifactsVersion"

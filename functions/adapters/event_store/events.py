@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import time
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -15,7 +15,6 @@ from functions.adapters import dynamodb
 from functions.adapters.event_store.table import WHAT, Table
 from functions.errors import StoreUnavailable
 from functions.models.blob_keys import artifact_source_key, payload_key
-from functions.models.event import CanonicalEvent, NewEvent
 from functions.models.items import (
     ARTIFACTS_ATTRIBUTE,
     EVENT_KIND,
@@ -25,6 +24,9 @@ from functions.models.items import (
     to_item,
 )
 from functions.models.store import PutOutcome, PutResult
+
+if TYPE_CHECKING:
+    from functions.models.event import CanonicalEvent, NewEvent
 
 
 class EventItems(Table):

@@ -14,10 +14,12 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
-from functions.models.config import Connection
-from functions.ports.registry import Connections, Registry
+if TYPE_CHECKING:
+    from functions.models.config import Connection
+    from functions.ports.registry import Connections, Registry
+
 
 DEFAULT_TTL_SECONDS = 60.0
 MAX_ENTRIES = 4096

@@ -29,7 +29,7 @@ from functions.models.counting import (
     dimension,
     resource_key,
 )
-from functions.models.event import parse_timestamp
+from functions.models.event_values import parse_timestamp
 from functions.ports.counters import CounterWriter
 
 # An event type's outcome is its last word (split on ".", "_", "-", ":", "/"):
