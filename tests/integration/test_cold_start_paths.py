@@ -27,7 +27,7 @@ DATA_CLASSES = "aws_lambda_powertools.utilities.data_classes"  # every event dat
 NOT_LOADED = {
     "intake": [ROUTER, BATCH, DATA_CLASSES, "cryptography"],
     "poller": [ROUTER, BATCH, DATA_CLASSES],
-    "copier": [ROUTER],
+    "copier": [ROUTER, BATCH, DATA_CLASSES],
     "aggregator": [PYDANTIC, REGISTRY_MODELS, ROUTER, BATCH, DATA_CLASSES],
     "publisher": [REGISTRY_MODELS, ROUTER, BATCH, DATA_CLASSES],
     "query": [BATCH],  # the query function needs the router
