@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from functions.errors import Unauthorized
-from functions.models.config import hash_api_key
+from functions.models.api_keys import hash_api_key
 from functions.ports.registry import ApiKeys
 
 

@@ -6,7 +6,6 @@ references (AWS). API keys are kept only as SHA-256 hashes once loaded.
 
 from __future__ import annotations
 
-import hashlib
 import ipaddress
 import re
 from datetime import datetime
@@ -26,6 +25,7 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
+from functions.models.api_keys import hash_api_key  # also imported from here by the CLI and tests
 from functions.models.hmac_settings import HmacSettings
 
 
@@ -113,10 +113,6 @@ def _public_key(value: str) -> str:
 
 
 PublicKey = Annotated[str, AfterValidator(_public_key)]
-
-
-def hash_api_key(key: str) -> str:
-    return hashlib.sha256(key.encode()).hexdigest()
 
 
 class PollConfig(_Model):

@@ -30,7 +30,13 @@ NOT_LOADED = {
     "copier": [ROUTER, BATCH, DATA_CLASSES],
     "aggregator": [PYDANTIC, REGISTRY_MODELS, ROUTER, BATCH, DATA_CLASSES],
     "publisher": [REGISTRY_MODELS, ROUTER, BATCH, DATA_CLASSES],
-    "query": [BATCH],  # the query function needs the router
+    # The query function needs the router; the list and count routes load their logic on first use.
+    "query": [
+        BATCH,
+        REGISTRY_MODELS,
+        "functions.logic.aggregating.combining",
+        "functions.adapters.event_index",
+    ],
 }
 
 

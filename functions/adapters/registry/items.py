@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from functions.models.config import Connection
+if TYPE_CHECKING:
+    from functions.models.config import Connection
 
 CONNECTION_PREFIX = "connection#"
 KEY_PREFIX = "apikey#"
@@ -61,6 +62,8 @@ def connection_item(record: ConnectionRecord, now: datetime) -> dict[str, Any]:
 
 
 def record_of_connection(item: dict[str, Any]) -> ConnectionRecord:
+    from functions.models.config import Connection  # here: a function reading keys only never builds it
+
     return ConnectionRecord(
         connection=Connection.model_validate_json(item["body"]["S"]),
         enabled=bool(item.get("enabled", {}).get("BOOL", True)),

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 from pydantic import ValidationError
@@ -18,8 +18,10 @@ from functions.adapters.event_store.table import ReadMeter
 from functions.adapters.registry import items
 from functions.adapters.registry.items import ConnectionRecord, KeyRecord
 from functions.errors import StoreUnavailable
-from functions.models.config import Connection
 from functions.observability import logger
+
+if TYPE_CHECKING:
+    from functions.models.config import Connection
 
 WHAT = "registry"
 

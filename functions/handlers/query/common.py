@@ -2,16 +2,18 @@
 # No "from __future__ import annotations" here: Powertools validation reads the annotations at runtime.
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from functions.adapters import factory
-from functions.adapters.counters import CounterStore
-from functions.adapters.event_index import EventIndex
 from functions.logic.auth import authenticate
 from functions.logic.query.requests import MAX_LIMIT, EventPage
 from functions.models.api import Event, EventList
+
+if TYPE_CHECKING:
+    from functions.adapters.counters import CounterStore
+    from functions.adapters.event_index import EventIndex
 
 UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 UNROUTABLE = "a path parameter with characters no route accepts (control characters, '/')"
@@ -28,11 +30,17 @@ def tenant_of(request: Any) -> str:
     return authenticate(request.headers or {}, factory.registry())
 
 
-def event_index() -> EventIndex:
+# The index and the counters are imported by the routes that read them (lists and counts): a
+# cold start that serves one event never loads them (docs/performance.md, "Cold start").
+def event_index() -> "EventIndex":
+    from functions.adapters.event_index import EventIndex
+
     return EventIndex(factory.event_store())
 
 
-def counters() -> CounterStore:
+def counters() -> "CounterStore":
+    from functions.adapters.counters import CounterStore
+
     return CounterStore(factory.event_store())
 
 

@@ -5,8 +5,6 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 
 from functions.handlers.query.common import From, To, counters, event_index, tenant_of
 from functions.handlers.query.documented import responses
-from functions.logic.aggregating import combining
-from functions.logic.query.times import half_open
 from functions.models.api import ActorStats, ActorStatsList, Aggregate, KeyCount
 from functions.observability import tracer
 
@@ -18,6 +16,9 @@ router = Router()
 )
 @tracer.capture_method
 def aggregate_events(start: From = None, to: To = None) -> Aggregate:
+    from functions.logic.aggregating import combining  # here: only the count routes load the counting logic
+    from functions.logic.query.times import half_open
+
     tenant_id = tenant_of(router.current_event)
     begin, end = half_open(start, to)
     found = combining.aggregate(tenant_id, begin, end, counters(), event_index().edge_events)
@@ -36,6 +37,9 @@ def aggregate_events(start: From = None, to: To = None) -> Aggregate:
 )
 @tracer.capture_method
 def stats_by_actor(start: From = None, to: To = None) -> ActorStatsList:
+    from functions.logic.aggregating import combining
+    from functions.logic.query.times import half_open
+
     tenant_id = tenant_of(router.current_event)
     begin, end = half_open(start, to)
     found = combining.actor_stats(tenant_id, begin, end, counters(), event_index().edge_events)

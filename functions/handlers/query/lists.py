@@ -19,9 +19,7 @@ from functions.handlers.query.common import (
     tenant_of,
 )
 from functions.handlers.query.documented import responses
-from functions.logic.query import lists
 from functions.logic.query.requests import MAX_LIMIT, ListFilters, Page
-from functions.logic.query.times import to_utc
 from functions.models.api import EventList, ResourceType
 from functions.observability import tracer
 
@@ -51,6 +49,9 @@ def list_events(
     source: Annotated[str | None, Query(description=SOURCE)] = None,
     source_event_id: Annotated[str | None, Query(description=SOURCE_EVENT_ID)] = None,
 ) -> EventList:
+    from functions.logic.query import lists  # here: only the list routes load the listing logic
+    from functions.logic.query.times import to_utc
+
     tenant_id = tenant_of(router.current_event)
     index = event_index()
     filters = ListFilters(
@@ -76,6 +77,8 @@ def list_events(
 def list_by_correlation(
     correlation_id: str, limit: Limit = MAX_LIMIT, offset: Offset = 0, cursor: Cursor = None
 ) -> EventList:
+    from functions.logic.query import lists
+
     tenant_id = tenant_of(router.current_event)
     page = lists.list_by_correlation(
         tenant_id, correlation_id, Page(limit, offset, cursor), event_index(), counters()
@@ -96,6 +99,8 @@ def list_by_resource(
     offset: Offset = 0,
     cursor: Cursor = None,
 ) -> EventList:
+    from functions.logic.query import lists
+
     tenant_id = tenant_of(router.current_event)
     page = lists.list_by_resource(
         tenant_id, resource_type.value, resource_id, Page(limit, offset, cursor), event_index(), counters()
