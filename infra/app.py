@@ -7,7 +7,8 @@ secrets, loopback artifacts, too large for Lambda's environment), synthesis stop
 that says why and what to do. ``-c apiGatewayAccountRole=existing`` leaves API Gateway's account
 CloudWatch role alone (the stack creates it otherwise); ``-c retentionDays=N`` sets a TTL;
 ``-c intakeConcurrency=N|unreserved`` sets the intake's reserved concurrency (default 20), which
-bounds the webhooks' function URL.
+bounds the webhooks' function URL; ``-c querySnapStart=on`` turns Lambda SnapStart on for the query
+function (off by default).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from infra.stack_config import (  # noqa: E402
     create_account_role,
     intake_concurrency,
     load_stack_config,
+    query_snap_start,
 )
 
 
@@ -54,6 +56,7 @@ def build_app(
         retention_days=retention,
         create_account_role=create_account_role(app.node.try_get_context(c.ACCOUNT_ROLE_CONTEXT_KEY)),
         intake_concurrency=intake_concurrency(app.node.try_get_context(c.INTAKE_CONCURRENCY_CONTEXT_KEY)),
+        query_snap_start=query_snap_start(app.node.try_get_context(c.QUERY_SNAP_START_CONTEXT_KEY)),
         description="Event hub: webhooks and polled provider events into DynamoDB, artifacts into S3",
     )
     if nag:

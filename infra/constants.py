@@ -102,6 +102,11 @@ INTAKE_RESERVED_CONCURRENCY = 20
 INTAKE_CONCURRENCY_CONTEXT_KEY = "intakeConcurrency"
 
 # -- Query API: the REST API ----------------------------------------------------------------------
+# -c querySnapStart=on: Lambda SnapStart on the query function (its cold starts are the ones a user
+# waits for). The function is then published as versions and the API invokes the alias below;
+# docs/performance.md ("Cold start") has what it costs and why the other functions go without.
+QUERY_SNAP_START_CONTEXT_KEY = "querySnapStart"
+QUERY_ALIAS = "live"
 STAGE_NAME = "prod"
 # Declared binary content travels base64-encoded through the REST API; everything else as text.
 BINARY_MEDIA_TYPES = ["application/octet-stream"]

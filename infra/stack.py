@@ -29,6 +29,7 @@ class EventHubStack(Stack):
         retention_days: int = 0,
         create_account_role: bool = True,
         intake_concurrency: int | None = c.INTAKE_RESERVED_CONCURRENCY,
+        query_snap_start: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
@@ -42,6 +43,7 @@ class EventHubStack(Stack):
             config=config,
             retention_days=retention_days,
             intake_concurrency=intake_concurrency,
+            query_snap_start=query_snap_start,
         )
         fns = self.functions
         self.pollers = Pollers(self, "Pollers", poller=fns.poller)
@@ -63,7 +65,7 @@ class EventHubStack(Stack):
         self.api = HubApi(
             self, "HubApi", create_account_role=create_account_role, tracing=config.observability.tracing
         )
-        QueryApi(self, "QueryApi", api=self.api, query=fns.query)
+        QueryApi(self, "QueryApi", api=self.api, query=fns.query_target)
         self.queues = {
             "Spill": self.pollers.spill_queue,
             "PollerDlq": self.pollers.dead_letter_queue,

@@ -63,6 +63,19 @@ def intake_concurrency(from_context: object) -> int | None:
     return int(value)
 
 
+def query_snap_start(from_context: object) -> bool:
+    """``-c querySnapStart=on`` (SnapStart on the query function) or ``=off`` (default)."""
+    value = str(from_context if from_context is not None else "off").strip().lower()
+    if value in ("on", "true"):
+        return True
+    if value in ("off", "false", ""):
+        return False
+    raise StackConfigError(
+        f"-c {c.QUERY_SNAP_START_CONTEXT_KEY}={from_context}: use 'on' (SnapStart on the query function, "
+        "billed per cached version and per restore: docs/performance.md) or 'off'"
+    )
+
+
 def load_stack_config(path: Path) -> HubConfig:
     if not path.is_file():
         raise StackConfigError(f"stack config {path} not found (set -c config=PATH or {c.CONFIG_ENV_VAR})")

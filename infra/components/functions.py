@@ -7,7 +7,7 @@ constructs (pollers, copier, aggregator) grant their own queues and stream reads
 
 from __future__ import annotations
 
-from aws_cdk import ArnFormat, RemovalPolicy, Stack
+from aws_cdk import Annotations, ArnFormat, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -34,6 +34,7 @@ class HubFunctions(Construct):
         config: HubConfig,
         retention_days: int = 0,
         intake_concurrency: int | None = c.INTAKE_RESERVED_CONCURRENCY,
+        query_snap_start: bool = False,
     ) -> None:
         super().__init__(scope, construct_id)
         self._code = bundling.lambda_code()
@@ -55,7 +56,17 @@ class HubFunctions(Construct):
         # The intake's reserved concurrency bounds its public function URL (429 beyond it) and keeps
         # a webhook flood from taking the account's concurrency from the other functions.
         self.intake = self._function(c.INTAKE, reserved_concurrency=intake_concurrency)
-        self.query = self._function(c.QUERY)
+        self.query = self._function(c.QUERY, snap_start=query_snap_start)
+        # With SnapStart the API invokes a published version (through an alias): Lambda restores
+        # those from the snapshot it took when the version was published; $LATEST has none.
+        self.query_alias: lambda_.Alias | None = None
+        if query_snap_start:
+            self.query_alias = lambda_.Alias(
+                self, "QueryLive", alias_name=c.QUERY_ALIAS, version=self.query.current_version
+            )
+            Annotations.of(self.query).acknowledge_warning(
+                "@aws-cdk/aws-lambda:snapStartRequirePublish", "the API invokes a published version"
+            )
         self.poller = self._function(c.POLLER)
         self.copier = self._function(c.COPIER)
         self.aggregator = self._function(c.AGGREGATOR)
@@ -80,7 +91,14 @@ class HubFunctions(Construct):
             **({c.PUBLISHER.name: self.publisher} if self.publisher is not None else {}),
         }
 
-    def _function(self, spec: c.FunctionSpec, *, reserved_concurrency: int | None = None) -> lambda_.Function:
+    @property
+    def query_target(self) -> lambda_.IFunction:
+        """What the REST API invokes for reads: the query function, or its alias under SnapStart."""
+        return self.query_alias or self.query
+
+    def _function(
+        self, spec: c.FunctionSpec, *, reserved_concurrency: int | None = None, snap_start: bool = False
+    ) -> lambda_.Function:
         role = iam.Role(
             self,
             f"{spec.name}Role",
@@ -106,6 +124,12 @@ class HubFunctions(Construct):
             tracing=lambda_.Tracing.ACTIVE if self._tracing else lambda_.Tracing.DISABLED,
             environment=dict(self._environment),
             reserved_concurrent_executions=reserved_concurrency,
+            snap_start=lambda_.SnapStartConf.ON_PUBLISHED_VERSIONS if snap_start else None,
+            # A replaced version is deleted on the next deploy: a SnapStart version's cached
+            # snapshot is billed for as long as the version is active.
+            current_version_options=(
+                lambda_.VersionOptions(removal_policy=RemovalPolicy.DESTROY) if snap_start else None
+            ),
         )
         if self._tracing:
             NagSuppressions.add_resource_suppressions(
