@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from eventhub.local.streams.delivery import Delivery, Invoke, deliver, failure_message
+from eventhub.local.streams.delivery import Delivery, Invoke, deliver, failure_message, window_fields
 from eventhub.local.streams.filters import admitted
 from eventhub.local.streams.reader import StreamReader
 from eventhub.local.streams.subscriptions import Subscription, local_subscriptions
@@ -138,7 +138,8 @@ class StreamDispatcher:
             log.warning("stream %s: %d record(s) given up after retries", subscription.name, len(records))
             send_failure(subscription, failure_message(subscription, records, stream_arn, shard_id, invokes))
 
-        return deliver(batch, subscription, self._invoke, give_up)
+        fields = window_fields(subscription, stream_arn, shard_id)
+        return deliver(batch, subscription, self._invoke, give_up, fields)
 
 
 def local_services(stack: LocalStack) -> list[Any]:

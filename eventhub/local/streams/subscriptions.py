@@ -9,6 +9,11 @@ from typing import Any
 
 from functions.models.items import AGGREGATOR_STREAM_FILTER, COPIER_STREAM_FILTER, PUBLISHER_STREAM_FILTERS
 
+# The aggregator's mapping as the stack configures it (infra/constants.py; a test compares them):
+# retried until its records leave the stream, with a tumbling window for the shard id.
+AGGREGATOR_RETRY_ATTEMPTS = 10_000  # the stack's -1; here a bound so a broken run still ends
+AGGREGATOR_TUMBLING_WINDOW_SECONDS = 900
+
 COPIER_HANDLER = "functions.handlers.copier.handler"
 AGGREGATOR_HANDLER = "functions.handlers.aggregator.handler"
 PUBLISHER_HANDLER = "functions.handlers.publisher.handler"
@@ -27,6 +32,7 @@ class Subscription:
     report_batch_item_failures: bool = True
     timeout_seconds: float = 900.0
     on_failure_queue: str | None = None
+    tumbling_window_seconds: int | None = None  # set: events carry shardId, window and state
 
 
 def local_subscriptions(*, forwarding: bool = True) -> list[Subscription]:
@@ -54,8 +60,9 @@ def local_subscriptions(*, forwarding: bool = True) -> list[Subscription]:
             handler=AGGREGATOR_HANDLER,
             filters=(AGGREGATOR_STREAM_FILTER,),
             batch_size=100,
-            max_retry_attempts=5,
+            max_retry_attempts=AGGREGATOR_RETRY_ATTEMPTS,
             on_failure_queue="eventhub-aggregator-failures",
+            tumbling_window_seconds=AGGREGATOR_TUMBLING_WINDOW_SECONDS,
         ),
     ]
     return [*consumers, publisher] if forwarding else consumers
