@@ -85,7 +85,9 @@ AGGREGATOR = FunctionSpec(
 )  # fmt: skip
 
 # -- Data bucket --------------------------------------------------------------------------------
-ARTIFACT_SOURCES_PREFIX = ARTIFACT_SOURCE_PREFIX  # source URLs with their credentials, copied soon
+# Source URLs with their credentials, of events stored before the URLs were kept in the event's
+# item: the rule expires what is left of them (nothing new is written under the prefix).
+ARTIFACT_SOURCES_PREFIX = ARTIFACT_SOURCE_PREFIX
 ARTIFACT_SOURCES_EXPIRY = Duration.days(2)
 ABORT_INCOMPLETE_UPLOADS_AFTER = Duration.days(1)
 ACCESS_LOGS_PREFIX = "data-bucket/"
