@@ -1,6 +1,6 @@
-"""Recording each copy's outcome on the event, with its metric and log line; a recorded copy is
-never overwritten. A final outcome's write also removes the credentialed URL from the item
-(``Artifact.needs_source``); a failure a retry may cure keeps it.
+"""Recording each copy's outcome on the event, with its metric (and a warning for anything but a
+copy); a recorded copy is never overwritten. A final outcome's write also removes the
+credentialed URL from the item (``Artifact.needs_source``); a failure a retry may cure keeps it.
 """
 
 from __future__ import annotations
@@ -107,7 +107,9 @@ def record_copied(
         deps.blobs.delete(stash_key)  # the credentials are no longer needed
     metrics.add_metric(name="ArtifactCopied", unit="Count", value=1)
     metrics.add_metric(name="ArtifactBytesCopied", unit="Bytes", value=copied.size)
-    logger.info(
+    # The copy is recorded on the event and goes on the bus (artifact.copied): at the stack's log
+    # level no line is written for it, and the invocation's metric document is its one line.
+    logger.debug(
         "artifact copied",
         extra={
             "event_id": event.id,

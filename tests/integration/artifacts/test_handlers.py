@@ -114,6 +114,33 @@ def test_stream_record_of_a_klavi_event_ends_with_its_file_in_the_bucket(
     assert stream.poll_once() == 0
 
 
+def test_a_batch_of_copies_writes_one_log_line_its_metric_document(
+    env: Copying,
+    dispatcher: tuple[StreamDispatcher, list[dict[str, Any]]],
+    httpserver: HTTPServer,
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    # Given three Klavi events just stored, whose files are on the provider's server
+    httpserver.expect_request("/results/one.json").respond_with_json({"n": 1})
+    ids = [
+        env.klavi_event(presigned(httpserver.url_for("/results/one.json")), event_id=f"k-{n}")
+        for n in range(3)
+    ]
+    stream, _ = dispatcher
+    capfd.readouterr()
+
+    # When the stream is dispatched to the copier (one batch)
+    stream.poll_once()
+
+    # Then every file is copied, and the invocation wrote one line (CloudWatch bills every line):
+    # its metric document, which counts the three copies
+    assert {env.store.get(i).artifacts[0].status for i in ids} == {ArtifactStatus.COPIED}
+    lines = [line for line in capfd.readouterr().out.splitlines() if line.startswith("{")]
+    (document,) = (json.loads(line) for line in lines)
+    copied = document["ArtifactCopied"]  # a value per copy, or their sum
+    assert (sum(copied) if isinstance(copied, list) else copied) == 3
+
+
 def test_failing_source_is_retried_by_the_stream_then_sent_to_the_on_failure_queue(
     env: Copying, dispatcher: tuple[StreamDispatcher, list[dict[str, Any]]], httpserver: HTTPServer
 ) -> None:
