@@ -56,7 +56,8 @@ class FunctionSpec:
     DynamoDB, S3 or a provider pays for its memory through the wait, so it gets what its peak
     needs with room; one whose time is its own CPU (parsing, serializing, imports at a cold start)
     costs about the same at any size and answers sooner with more. Sizes from the cost suite's
-    CPU time per invocation and each handler's peak RSS (docs/performance.md, "Memory").
+    CPU time per invocation and each handler's peak RSS (docs/performance.md, "Memory per
+    function").
     """
 
     name: str
