@@ -94,9 +94,9 @@ class Artifact(_Camel):
     def needs_source(self) -> bool:
         """Whether the credentialed URL is still needed: not copied yet, or failed in a way a
         retry may cure. Any other outcome is final, and the URL goes with it."""
-        if self.status is ArtifactStatus.PENDING:
+        if self.status == ArtifactStatus.PENDING:
             return True
-        return self.status is ArtifactStatus.FAILED and bool(self.retryable)
+        return self.status == ArtifactStatus.FAILED and bool(self.retryable)
 
 
 class CanonicalEvent(_Camel):
