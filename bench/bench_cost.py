@@ -89,21 +89,32 @@ def deployed() -> dict[str, Any]:
 class Invocations:
     count: Counter = field(default_factory=Counter)
     billed_ms: Counter = field(default_factory=Counter)
+    cpu_ms: defaultdict[str, float] = field(default_factory=lambda: defaultdict(float))  # the thread's CPU
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
+# The handler the current thread is running (set around each invocation): whose log lines these are.
+_running = threading.local()
+
+
 class LogBytes(io.TextIOBase):
-    """A text sink that counts what is written to it, line by line."""
+    """A text sink that counts what is written to it, line by line, and by the function writing."""
 
     def __init__(self) -> None:
         self.bytes = 0
         self.lines = 0
+        self.lines_by: Counter = Counter()
+        self.bytes_by: Counter = Counter()
         self._lock = threading.Lock()
 
     def write(self, text: str) -> int:
+        size, lines = len(text.encode("utf-8")), text.count("\n")
+        who = getattr(_running, "handler", "outside a function")
         with self._lock:
-            self.bytes += len(text.encode("utf-8"))
-            self.lines += text.count("\n")
+            self.bytes += size
+            self.lines += lines
+            self.bytes_by[who] += size
+            self.lines_by[who] += lines
         return len(text)
 
     def writable(self) -> bool:
@@ -160,14 +171,19 @@ def timed(stack: Any, invocations: Invocations, meter: Meter) -> None:
 
     def invoke(handler_path: str, event: dict[str, Any], **kwargs: Any) -> Any:
         began, metering = time.perf_counter(), meter.spent()
+        cpu, metering_cpu = time.thread_time(), meter.cpu_spent()
+        _running.handler = handler_path
         try:
             return original(handler_path, event, **kwargs)
         finally:
+            _running.handler = "outside a function"
             elapsed = time.perf_counter() - began - (meter.spent() - metering)
+            used = time.thread_time() - cpu - (meter.cpu_spent() - metering_cpu)
             billed = max(1, math.ceil(elapsed * 1000))
             with invocations.lock:
                 invocations.count[handler_path] += 1
                 invocations.billed_ms[handler_path] += billed
+                invocations.cpu_ms[handler_path] += used * 1000
 
     runtime.invoke = invoke
     stack.gateway.invoke = invoke  # the gateway holds the runtime's invoke it was made with
@@ -424,9 +440,7 @@ def run(quick: bool) -> list[Metric]:
     print(f"  s3 requests per stored event: {per_event}")
     per_event = {op: round(n / mix.stored, 3) for op, n in sorted(units.wru.items())}
     print(f"  WRU per stored event: {per_event}")
-    counts, billed = mix.invocations.count, mix.invocations.billed_ms
-    calls = {h.split(".")[2]: f"{n} x {billed[h] / n:.0f} ms" for h, n in sorted(counts.items())}
-    print(f"  invocations (mean billed duration): {calls}")
+    print_functions(mix)
     metrics = [
         Metric("cost.total_per_million_events", round(total, 3), "$", target=f"<= {TARGET_DOLLARS:g}",
                higher_is_better=False, met=total <= TARGET_DOLLARS),
@@ -441,6 +455,22 @@ def run(quick: bool) -> list[Metric]:
         for line, dollars in lines.items()
     ]
     return metrics
+
+
+def print_functions(mix: Run) -> None:
+    """Per function: invocations, mean billed duration, the CPU time of the invoking thread in
+    it (this machine's cores; moto's own work runs on other threads), and the log lines it wrote."""
+    counts, billed, cpu = mix.invocations.count, mix.invocations.billed_ms, mix.invocations.cpu_ms
+    lines = mix.logs.lines_by
+    print("  per function: invocations x mean billed ms (mean CPU ms); its log lines per invocation")
+    for handler, n in sorted(counts.items()):
+        name = handler.split(".")[2]
+        print(f"    {name:<11} {n:>5} x {billed[handler] / n:6.1f} ms ({cpu[handler] / n:5.1f} ms CPU); "
+              f"{lines[handler] / n:.2f} log lines")  # fmt: skip
+    outside = sum(n for handler, n in lines.items() if handler not in counts)
+    platform = p.LAMBDA_PLATFORM_LOG_LINES * sum(counts.values())
+    print(f"  log lines per stored event: {mix.logs.lines / mix.stored:.2f} written by the functions"
+          f" ({outside} outside any invocation), {platform / mix.stored:.2f} Lambda's own")  # fmt: skip
 
 
 def _slug(line: str) -> str:

@@ -184,6 +184,10 @@ class Meter:
         """Seconds this thread has spent in the meter's own calls so far."""
         return float(getattr(self._spent, "seconds", 0.0))
 
+    def cpu_spent(self) -> float:
+        """CPU seconds this thread has spent in the meter's own calls so far."""
+        return float(getattr(self._spent, "cpu", 0.0))
+
     def _current(self, table: str, key: Mapping[str, Any]) -> dict[str, Any] | None:
         return self._plain().get_item(TableName=table, Key=dict(key), ConsistentRead=True).get("Item")
 
@@ -345,7 +349,8 @@ class Meter:
 
 
 class _Timed:
-    """A client whose calls add their wall time to the calling thread's ``seconds``."""
+    """A client whose calls add their wall time to the calling thread's ``seconds``, and their
+    CPU time to its ``cpu``."""
 
     def __init__(self, client: Any, spent: threading.local) -> None:
         self._client = client
@@ -355,11 +360,12 @@ class _Timed:
         method = getattr(self._client, name)
 
         def call(**kwargs: Any) -> Any:
-            began = time.perf_counter()
+            began, cpu = time.perf_counter(), time.thread_time()
             try:
                 return method(**kwargs)
             finally:
                 self._spent.seconds = getattr(self._spent, "seconds", 0.0) + time.perf_counter() - began
+                self._spent.cpu = getattr(self._spent, "cpu", 0.0) + time.thread_time() - cpu
 
         return call
 
