@@ -92,11 +92,18 @@ class Artifact(_Camel):
 
     @property
     def needs_source(self) -> bool:
-        """Whether the credentialed URL is still needed: not copied yet, or failed in a way a
-        retry may cure. Any other outcome is final, and the URL goes with it."""
+        """Whether the stream still has to copy it: not copied yet, or failed in a way a retry
+        may cure."""
         if self.status == ArtifactStatus.PENDING:
             return True
         return self.status == ArtifactStatus.FAILED and bool(self.retryable)
+
+    @property
+    def keeps_source(self) -> bool:
+        """Whether its item keeps the credentialed URL: while the stream needs it, and after a
+        refusal (the policy turned the URL down; a recopy once the connection's ``artifactHosts``
+        admit it needs the URL). Copied, expired and failed-for-good are final: the URL goes."""
+        return self.needs_source or self.status == ArtifactStatus.REFUSED
 
 
 class CanonicalEvent(_Camel):

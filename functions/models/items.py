@@ -19,7 +19,7 @@ PENDING_ARTIFACTS_ATTRIBUTE = "pendingArtifacts"
 # The artifacts' source URLs with their credentials, {"<index>": url}, for the copier alone: not a
 # field of the canonical event (``from_item`` never reads it), so nothing that serves an event can
 # carry it; in no index's projection (``table_schema``). Each URL is removed by the update that
-# records its artifact's final outcome (``Artifact.needs_source``).
+# records its artifact's final outcome (``Artifact.keeps_source``).
 ARTIFACT_SOURCES_ATTRIBUTE = "artifactSources"
 
 # Lambda event filters over the table's stream, for the stack's event source mappings and the

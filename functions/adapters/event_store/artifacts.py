@@ -92,7 +92,7 @@ class ArtifactUpdates(Table):
             else:
                 condition = "attribute_exists(#id) AND attribute_not_exists(#v)"
             kept = source_urls_of(item)
-            if index in kept and not updated.needs_source:
+            if index in kept and not updated.keeps_source:
                 del kept[index]  # a final outcome: the credentials go in the write that records it
                 names["#src"] = ARTIFACT_SOURCES_ATTRIBUTE
                 if kept:

@@ -1,6 +1,7 @@
 """Recording each copy's outcome on the event, with its metric (and a warning for anything but a
 copy); a recorded copy is never overwritten. A final outcome's write also removes the
-credentialed URL from the item (``Artifact.needs_source``); a failure a retry may cure keeps it.
+credentialed URL from the item (``Artifact.keeps_source``); a failure a retry may cure, or a
+refusal a corrected allowlist may lift, keeps it.
 """
 
 from __future__ import annotations

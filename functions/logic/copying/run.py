@@ -102,7 +102,7 @@ def copy_one(
     key = artifact_key(event.tenant_id, event.source, event.occurred_at, event.id, artifact.name)
     url, stash_key = (kept_url, None) if kept_url else stashed_url(event, index, artifact, deps)
     if url is None:
-        if not artifact.needs_source:  # a recopy of a final outcome: the URL went with it
+        if not artifact.keeps_source:  # a recopy of a final outcome: the URL went with it
             reason = f"not retried: the source URL was dropped when the copy ended {artifact.status.value}"
             return ArtifactOutcome(index=index, name=artifact.name, status=artifact.status, reason=reason)
         reason = "the source URL is no longer kept"

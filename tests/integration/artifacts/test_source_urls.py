@@ -16,7 +16,7 @@ from functions.logic.copying.run import copy_pending_artifacts, recopy_event
 from functions.logic.publishing.entries import entries_of
 from functions.models.event import Artifact, ArtifactStatus, CanonicalEvent, Channel, NewEvent
 from functions.models.items import ARTIFACT_SOURCES_ATTRIBUTE
-from tests.integration.artifacts.conftest import CREDENTIAL, SIGNATURE, Copying, presigned
+from tests.integration.artifacts.conftest import CREDENTIAL, SIGNATURE, Copying, hub_config, presigned
 
 
 def item_of(copying: Copying, event_id: str) -> dict[str, Any]:
@@ -56,11 +56,6 @@ def test_the_url_is_stored_with_the_event_in_one_unserved_attribute_only(
 FINAL_OUTCOMES: dict[str, tuple[Callable[[HTTPServer], str], ArtifactStatus, bool | None]] = {
     "copied": (lambda s: presigned(s.url_for("/ok.bin")), ArtifactStatus.COPIED, None),
     "expired": (lambda s: presigned(s.url_for("/old.bin")), ArtifactStatus.EXPIRED, None),
-    "refused": (
-        lambda s: presigned("https://169.254.169.254/latest/meta-data/"),
-        ArtifactStatus.REFUSED,
-        None,
-    ),
     "failed for good": (lambda s: presigned(s.url_for("/gone.bin")), ArtifactStatus.FAILED, False),
 }
 
@@ -69,7 +64,7 @@ FINAL_OUTCOMES: dict[str, tuple[Callable[[HTTPServer], str], ArtifactStatus, boo
 def test_a_final_outcome_removes_the_url_from_the_item(
     copying: Copying, httpserver: HTTPServer, outcome: str
 ) -> None:
-    # Given an event whose copy ends copied, expired, refused or failed for good (404)
+    # Given an event whose copy ends copied, expired or failed for good (404)
     httpserver.expect_request("/ok.bin").respond_with_data(b"fine")
     httpserver.expect_request("/old.bin").respond_with_data("expired", status=403)
     httpserver.expect_request("/gone.bin").respond_with_data("no", status=404)
@@ -85,6 +80,27 @@ def test_a_final_outcome_removes_the_url_from_the_item(
     assert not report.needs_retry
     item = item_of(copying, event_id)
     assert ARTIFACT_SOURCES_ATTRIBUTE not in item and not leaks(item)
+
+
+def test_a_refusal_keeps_the_url_for_a_recopy_once_the_allowlist_admits_it(
+    copying: Copying, httpserver: HTTPServer
+) -> None:
+    # Given a file on a host the hub's configuration does not admit yet (this loopback server, while
+    # loopback artifacts are off)
+    httpserver.expect_request("/late.bin").respond_with_data(b"late but fine")
+    url = presigned(httpserver.url_for("/late.bin"))
+    event_id = copying.klavi_event(url)
+    refusing = copying.deps(config=hub_config(allow_loopback_artifacts=False))
+    # When the copier runs, it is refused, and the item keeps the URL (nowhere else)
+    copy_pending_artifacts(event_id, refusing)
+    assert copying.store.get(event_id).artifacts[0].status == ArtifactStatus.REFUSED
+    assert ARTIFACT_SOURCES_ATTRIBUTE in item_of(copying, event_id)
+    assert not leaks(copying.store.get(event_id).model_dump(mode="json"))
+    # When the configuration admits the host and the event is recopied
+    report = recopy_event(event_id, copying.deps())
+    # Then the file is copied, and the URL goes with that outcome
+    assert [a.status for a in report.artifacts] == [ArtifactStatus.COPIED]
+    assert ARTIFACT_SOURCES_ATTRIBUTE not in item_of(copying, event_id)
 
 
 def test_a_retryable_failure_keeps_the_url_and_a_recopy_then_copies(
