@@ -392,6 +392,7 @@ def price(run: Run) -> dict[str, float]:
     for table_op, units in usage.rru.items():
         table, _, operation = table_op.partition(":")
         kind = "registry" if "registry" in table.lower() else ("index" if "/" in table else "events")
+        kind = "counters" if operation == "counters" else kind
         lines[f"dynamodb reads ({kind})"] += units * p.PRICES["dynamodb.rru"]
     for handler, count in calls.count.items():
         name = shape["names"].get(handler, handler)
