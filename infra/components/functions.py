@@ -171,15 +171,9 @@ class HubFunctions(Construct):
         iam.Grant.add_to_principal(
             grantee=self.copier, actions=["s3:ListBucketMultipartUploads"], resource_arns=[bucket.bucket_arn]
         )
-        # Aggregator: counted markers (batch get), counter updates and markers in transactions
-        # (AWS authorizes each transaction item as its own action).
-        table.grant(
-            self.aggregator,
-            "dynamodb:BatchGetItem",
-            "dynamodb:UpdateItem",
-            "dynamodb:PutItem",
-            "dynamodb:ConditionCheckItem",
-        )
+        # Aggregator: the days set, the rebuild window and a counter's watermark (get), a rebuild's
+        # markers while its window is open (batch get), the counters (update).
+        table.grant(self.aggregator, "dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:UpdateItem")
         stack = Stack.of(self)
         table_id = stack.get_logical_id(table.node.default_child)  # type: ignore[arg-type]
         bucket_id = stack.get_logical_id(bucket.node.default_child)  # type: ignore[arg-type]

@@ -209,8 +209,7 @@ EXPECTED_ACTIONS = {
                "s3:AbortMultipartUpload", "s3:DeleteObject", "s3:ListBucketMultipartUploads",
                "sqs:SendMessage"},
     "Publisher": {"events:PutEvents", "sqs:SendMessage"},
-    "Aggregator": {"dynamodb:BatchGetItem", "dynamodb:UpdateItem", "dynamodb:PutItem",
-                   "dynamodb:ConditionCheckItem", "sqs:SendMessage"},
+    "Aggregator": {"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:UpdateItem", "sqs:SendMessage"},
 }  # fmt: skip
 # Granted to every function for its logs and traces, and to the stream consumers for their
 # event source mapping (the Lambda service reads the stream with the function's role).

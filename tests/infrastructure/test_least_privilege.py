@@ -360,7 +360,7 @@ REMOVED = [
     ("Poller", "secretsmanager:GetSecretValue"),
     ("Copier", "s3:PutObject"),
     ("Copier", "dynamodb:UpdateItem"),
-    ("Aggregator", "dynamodb:BatchGetItem"),
+    ("Aggregator", "dynamodb:GetItem"),  # the days set, read before it is written
     ("Aggregator", "dynamodb:UpdateItem"),
     ("Query", "dynamodb:Query"),
     ("Query", "dynamodb:BatchGetItem"),

@@ -11,7 +11,9 @@ from functions.models.items import AGGREGATOR_STREAM_FILTER, COPIER_STREAM_FILTE
 
 # The aggregator's mapping as the stack configures it (infra/constants.py; a test compares them):
 # retried until its records leave the stream, with a tumbling window for the shard id.
-AGGREGATOR_RETRY_ATTEMPTS = 10_000  # the stack's -1; here a bound so a broken run still ends
+# The stack's -1 (until the records expire) paces its retries; here they come at once, so a bound
+# keeps a broken local run from spinning: what still fails goes to the local on-failure queue.
+AGGREGATOR_RETRY_ATTEMPTS = 20
 AGGREGATOR_TUMBLING_WINDOW_SECONDS = 900
 
 COPIER_HANDLER = "functions.handlers.copier.handler"
