@@ -35,6 +35,9 @@ class Subscription:
     timeout_seconds: float = 900.0
     on_failure_queue: str | None = None
     tumbling_window_seconds: int | None = None  # set: events carry shardId, window and state
+    # Set: a partial batch waits this long for more records (None here: the stack's 60 s for the
+    # aggregator would leave local aggregates a minute behind; the cost suite sets it).
+    batching_window_seconds: float | None = None
 
 
 def local_subscriptions(*, forwarding: bool = True) -> list[Subscription]:
