@@ -121,17 +121,15 @@ class CounterStore:
                 future.result()
 
     def _add_once(self, key: CounterKey, parts: Sequence[Contribution], watermark: str) -> None:
+        def adding(some: Sequence[Contribution], **condition: str | None) -> dict[str, Any]:
+            return add_once_request(
+                self.table, key, _merged(some), watermark=watermark, last=some[-1].position,
+                now=self._clock(), **condition,
+            )  # fmt: skip
+
         ordered = sorted(parts, key=lambda part: part.position)
         # First path: nothing of this batch reached the counter yet (a record's first delivery).
-        request = add_once_request(
-            self.table,
-            key,
-            _merged(ordered),
-            watermark=watermark,
-            last=ordered[-1].position,
-            now=self._clock(),
-            first=ordered[0].position,
-        )
+        request = adding(ordered, first=ordered[0].position)
         for _ in dynamodb.Backoff(attempts=_ATTEMPTS, base_seconds=0.05, sleep=self._sleep):
             try:
                 answer = dynamodb.conditional(WHAT, self.ddb.update_item, **request)
@@ -143,15 +141,7 @@ class CounterStore:
                 rest = [part for part in ordered if part.position > done]
                 if not rest:
                     return
-                request = add_once_request(
-                    self.table,
-                    key,
-                    _merged(rest),
-                    watermark=watermark,
-                    last=rest[-1].position,
-                    now=self._clock(),
-                    seen=value,
-                )
+                request = adding(rest, seen=value)
                 continue
             self._prune(answer.get("Attributes") or {})
             return
