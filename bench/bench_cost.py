@@ -97,16 +97,19 @@ def production_batches(size: int) -> Iterator[None]:
     """The local aggregator batched as in AWS at a million events a month. The mix arrives far
     faster than that, so the local dispatch would hand it batches of whatever came in its 0.2 s
     poll; a batch costs one write per counter it touches, so the bench gives it batches of
-    ``size``, a partial one going after 2 s."""
+    ``size`` (a partial one waits as long as it would in AWS; the suite hands it over at the end,
+    ``deliver_held``)."""
     from dataclasses import replace
 
     from eventhub.local.streams import dispatcher
+    from infra import constants as c
 
     original = dispatcher.local_subscriptions
+    window = c.AGGREGATOR_BATCHING_WINDOW.to_seconds()
 
     def subscriptions(**kwargs: Any) -> list[Any]:
         return [
-            replace(s, batch_size=size, batching_window_seconds=2.0) if s.name == "aggregator" else s
+            replace(s, batch_size=size, batching_window_seconds=window) if s.name == "aggregator" else s
             for s in original(**kwargs)
         ]
 
@@ -343,6 +346,7 @@ def run_mix(webhooks: int, polled_each: int) -> Run:
     from eventhub.demo.providers import PollTarget, SimulatedProviders
     from eventhub.local.scheduler import PollScheduler
     from eventhub.local.stack import LocalStack
+    from eventhub.local.streams.dispatcher import StreamDispatcher
     from functions.models.config import load_config
 
     with tempfile.TemporaryDirectory() as directory:
@@ -378,6 +382,9 @@ def run_mix(webhooks: int, polled_each: int) -> Run:
                 for connection in scheduler.connections:
                     scheduler.run_once(connection.id)
                 say("polled; waiting for the stream consumers")
+                quiet(meter, invocations)
+                dispatcher = next(s for s in stack.services if isinstance(s, StreamDispatcher))
+                dispatcher.deliver_held()  # the last partial batch: its window would end in AWS
                 quiet(meter, invocations)
                 stored = stored_events(stack)
                 reads = max(1, round(sum(stored.values()) * READS_PER_EVENT))

@@ -130,6 +130,21 @@ class StreamDispatcher:
                     delivered += len(batch)
         return delivered
 
+    def deliver_held(self) -> int:
+        """Deliver every partial batch a batching window holds, now (the cost suite, before it
+        waits for the consumers to be done); the number of records delivered."""
+        if self._invoke is None:
+            return 0
+        delivered = 0
+        for subscription in self.subscriptions:
+            with self._locks[subscription.name]:
+                stream_arn = self.readers[subscription.name].stream_arn
+                for shard_id in self._waiting(subscription):
+                    _, held = self._held.pop((subscription.name, shard_id))
+                    self._deliver(subscription, held, stream_arn, shard_id)
+                    delivered += len(held)
+        return delivered
+
     def _waiting(self, subscription: Subscription) -> list[str]:
         held = self._held.items()
         return [shard for (name, shard), (_, records) in held if name == subscription.name and records]

@@ -357,3 +357,20 @@ def test_the_aggregators_events_carry_the_shard_as_a_tumbling_window_gives_it(
     assert event["shardId"] == shard["ShardId"] and event["eventSourceARN"] == arn
     assert event["state"] == {} and event["isFinalInvokeForWindow"] is False
     assert event["window"]["start"] < event["window"]["end"]
+
+
+def test_held_records_can_be_handed_over_before_their_window_ends(
+    aws: dict[str, Any], dispatch: tuple[StreamDispatcher, FakeFunction, list[dict[str, Any]], EventStore]
+) -> None:
+    dispatcher, function, _, store = dispatch
+    # Given a mapping with a minute's window holding two records of a partial batch
+    (copier,) = dispatcher.subscriptions
+    dispatcher.subscriptions = [replace(copier, batching_window_seconds=60.0)]
+    _put(store, aws, 1, 1)
+    _put(store, aws, 2, 1)
+    assert dispatcher.poll_once() == 0
+    # When they are handed over now
+    # Then they go as one batch, once
+    assert dispatcher.deliver_held() == 2
+    assert dispatcher.deliver_held() == 0 and dispatcher.poll_once() == 0
+    assert [[r["dynamodb"]["Keys"]["id"]["S"] for r in b] for b in function.batches] == [["evt-1", "evt-2"]]
