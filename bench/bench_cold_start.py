@@ -385,6 +385,18 @@ def _stream_event(bench: Bench) -> dict[str, Any]:
     return {"Records": [record]}
 
 
+def _aggregator_event(bench: Bench) -> dict[str, Any]:
+    """The same stream record, as the aggregator's mapping delivers it: with its tumbling window's
+    fields (the shard id, the window, an empty state)."""
+    from eventhub.local.streams import local_subscriptions
+    from eventhub.local.streams.delivery import window_fields
+
+    event = _stream_event(bench)
+    (record,) = event["Records"]
+    aggregator = next(s for s in local_subscriptions() if s.name == "aggregator")
+    return {**event, **window_fields(aggregator, record["eventSourceARN"], "shardId-bench")}
+
+
 def _copier_baseline(bench: Bench) -> dict[str, Any]:
     """The copier's clients and one write of the same file into the bucket."""
     return {
@@ -451,7 +463,7 @@ CASES = [
     Case(
         "aggregator",
         "functions.handlers.aggregator",
-        _stream_event,
+        _aggregator_event,
         _aggregator_baseline,
         None,
         _no_batch_failures,

@@ -184,6 +184,10 @@ class Meter:
         """Seconds this thread has spent in the meter's own calls so far."""
         return float(getattr(self._spent, "seconds", 0.0))
 
+    def cpu_spent(self) -> float:
+        """CPU seconds this thread has spent in the meter's own calls so far."""
+        return float(getattr(self._spent, "cpu", 0.0))
+
     def _current(self, table: str, key: Mapping[str, Any]) -> dict[str, Any] | None:
         return self._plain().get_item(TableName=table, Key=dict(key), ConsistentRead=True).get("Item")
 
@@ -192,9 +196,10 @@ class Meter:
 
     def _bill_write(self, operation: str, table: str, before: Any, after: Any, factor: int = 1) -> None:
         base, indexed = write_units(self._table(table), before, after)
+        counting = counting_item(before) or counting_item(after)
         with self.usage.lock:
-            self.usage.wru[f"{table}:{operation}"] += base * factor
-            self.usage.wru[f"{table}:index"] += indexed
+            self.usage.wru[f"{table}:{'counters' if counting else operation}"] += base * factor
+            self.usage.wru[f"{table}:{'counters index' if counting else 'index'}"] += indexed
 
     def _bill_read(self, operation: str, table: str, size: int, *, consistent: bool, factor: int = 1) -> None:
         with self.usage.lock:
@@ -269,8 +274,9 @@ class Meter:
     def _get_item(self, original: Callable[..., Any], **kwargs: Any) -> Any:
         response = original(**kwargs)
         found = self._current(kwargs["TableName"], kwargs["Key"]) if "Item" in response else None
+        operation = "counters" if counting_item(kwargs["Key"]) else "get"
         self._bill_read(
-            "get", kwargs["TableName"], item_size(found), consistent=bool(kwargs.get("ConsistentRead"))
+            operation, kwargs["TableName"], item_size(found), consistent=bool(kwargs.get("ConsistentRead"))
         )
         return response
 
@@ -280,7 +286,8 @@ class Meter:
             consistent = bool(request.get("ConsistentRead"))
             for key in request["Keys"]:
                 found = self._current(table, key)
-                self._bill_read("batch_get", table, item_size(found), consistent=consistent)
+                operation = "counters" if counting_item(key) else "batch_get"
+                self._bill_read(operation, table, item_size(found), consistent=consistent)
         return response
 
     def _transact_get(self, original: Callable[..., Any], **kwargs: Any) -> Any:
@@ -345,7 +352,8 @@ class Meter:
 
 
 class _Timed:
-    """A client whose calls add their wall time to the calling thread's ``seconds``."""
+    """A client whose calls add their wall time to the calling thread's ``seconds``, and their
+    CPU time to its ``cpu``."""
 
     def __init__(self, client: Any, spent: threading.local) -> None:
         self._client = client
@@ -355,13 +363,20 @@ class _Timed:
         method = getattr(self._client, name)
 
         def call(**kwargs: Any) -> Any:
-            began = time.perf_counter()
+            began, cpu = time.perf_counter(), time.thread_time()
             try:
                 return method(**kwargs)
             finally:
                 self._spent.seconds = getattr(self._spent, "seconds", 0.0) + time.perf_counter() - began
+                self._spent.cpu = getattr(self._spent, "cpu", 0.0) + time.thread_time() - cpu
 
         return call
+
+
+def counting_item(item: Mapping[str, Any] | None) -> bool:
+    """Whether an item (or key) is the aggregator's: a counter, or a rebuild's marker."""
+    identifier = ((item or {}).get("id") or {}).get("S", "")
+    return identifier.startswith(("counter:", "counted#"))
 
 
 def entry_size(entry: Mapping[str, Any]) -> int:

@@ -39,7 +39,12 @@ TIME_INDEX = Index("byTime", "dayKey", non_key_attributes=(*_FILTER_ATTRIBUTES, 
 TIME_SHARDS = 8
 TYPE_INDEX = Index("byType", "typeKey")  # "{tenantId}#{eventType}"
 
-INDEXES: tuple[Index, ...] = (CORRELATION_INDEX, RESOURCE_INDEX, TIME_INDEX, TYPE_INDEX)
+# Actor counter items only (no event has its key): ``["{tenant}","{level}","{bucket}"]`` as the
+# partition, ``["{actorType}","{actorId}"]`` as the sort key, the actor's three counts projected.
+# ``/stats/by-actor`` reads a bucket's actors as one Query, so a bucket holds any number of them.
+ACTOR_INDEX = Index("byActorBucket", "actorBucket", non_key_attributes=("n", "s", "f"))
+
+INDEXES: tuple[Index, ...] = (CORRELATION_INDEX, RESOURCE_INDEX, TIME_INDEX, TYPE_INDEX, ACTOR_INDEX)
 
 
 def attribute_definitions() -> list[dict[str, str]]:

@@ -50,7 +50,15 @@ LAMBDA_ENV_LIMIT_BYTES = 4096
 
 @dataclass(frozen=True)
 class FunctionSpec:
-    """Entry point and sizing of one Lambda function."""
+    """Entry point and sizing of one Lambda function.
+
+    Memory also buys CPU (a full vCPU at 1,769 MB, a share below). A function that mostly waits on
+    DynamoDB, S3 or a provider pays for its memory through the wait, so it gets what its peak
+    needs with room; one whose time is its own CPU (parsing, serializing, imports at a cold start)
+    costs about the same at any size and answers sooner with more. Sizes from the cost suite's
+    CPU time per invocation and each handler's peak RSS (docs/performance.md, "Memory per
+    function").
+    """
 
     name: str
     handler: str
@@ -59,6 +67,8 @@ class FunctionSpec:
     description: str
 
 
+# Intake and query: much of their time is CPU (a webhook ~4 ms of a full core, a read ~30 ms, a
+# cold start's imports ~0.3 s), so less memory would save little and answer, and start, slower.
 INTAKE = FunctionSpec(
     "Intake", "functions.handlers.intake.handler", 512, Duration.seconds(20),
     "POST /webhooks/{connectionId} on its function URL: verify, map and store provider webhooks",
@@ -67,14 +77,21 @@ QUERY = FunctionSpec(
     "Query", "functions.handlers.query.handler", 512, Duration.seconds(20),
     "GET /api/v1/events..., /openapi.json, /docs, /console: tenant-scoped reads",
 )  # fmt: skip
+# Poller: waits on the provider and the table (~3 ms of CPU per event), peaks at ~66 MiB, and
+# nobody waits for it.
 POLLER = FunctionSpec(
-    "Poller", "functions.handlers.poller.handler", 512, Duration.minutes(5),
+    "Poller", "functions.handlers.poller.handler", 256, Duration.minutes(5),
     "Scheduled pull of one poll connection (Klavi, VAI, Exa)",
 )  # fmt: skip
+# Copier: waits on the source and S3 (~15 ms of CPU per small file); a large file holds 8 MiB
+# parts x 4 in flight, one being read and one being hashed: ~75 MiB peak + ~42 MiB, so 512 MB
+# leaves four times that, and 0.29 of a vCPU hashes a 5 GiB file well within the timeout.
 COPIER = FunctionSpec(
-    "Copier", "functions.handlers.copier.handler", 1024, Duration.minutes(15),
+    "Copier", "functions.handlers.copier.handler", 512, Duration.minutes(15),
     "Streams pending artifacts from presigned URLs into the data bucket",
 )  # fmt: skip
+# Publisher and aggregator: ~56-58 MiB at rest, but a batch of 100 records (up to 6 MB of
+# images, payloads parsed and serialized again) needs the room above that.
 PUBLISHER = FunctionSpec(
     "Publisher", "functions.handlers.publisher.handler", 256, Duration.minutes(1),
     "Puts every stored event (and each finished result file) on the hub's EventBridge bus",
@@ -85,7 +102,9 @@ AGGREGATOR = FunctionSpec(
 )  # fmt: skip
 
 # -- Data bucket --------------------------------------------------------------------------------
-ARTIFACT_SOURCES_PREFIX = ARTIFACT_SOURCE_PREFIX  # source URLs with their credentials, copied soon
+# Source URLs with their credentials, of events stored before the URLs were kept in the event's
+# item: the rule expires what is left of them (nothing new is written under the prefix).
+ARTIFACT_SOURCES_PREFIX = ARTIFACT_SOURCE_PREFIX
 ARTIFACT_SOURCES_EXPIRY = Duration.days(2)
 ABORT_INCOMPLETE_UPLOADS_AFTER = Duration.days(1)
 ACCESS_LOGS_PREFIX = "data-bucket/"
@@ -130,8 +149,17 @@ COPIER_BATCH_SIZE = 4
 COPIER_RETRY_ATTEMPTS = 3
 COPIER_MAX_RECORD_AGE = Duration.hours(6)  # presigned URLs expire; an older record is no use
 AGGREGATOR_BATCH_SIZE = 100
-AGGREGATOR_BATCHING_WINDOW = Duration.seconds(5)
-AGGREGATOR_RETRY_ATTEMPTS = 5
+# A batch costs one write per counter it touches, whatever its number of events: at a million
+# events a month (0.4 a second) a 60 s window makes batches of ~23 events, where 5 s made ~2.
+# Aggregates lag the events by up to this much (their sub-minute edges are read raw).
+AGGREGATOR_BATCHING_WINDOW = Duration.seconds(60)
+# The tumbling window is how Lambda passes the shard id the counters' watermarks are kept by; the
+# function keeps no window state, so the longest window means the fewest end-of-window invokes.
+AGGREGATOR_TUMBLING_WINDOW = Duration.seconds(900)
+# Counting is idempotent, so a failing batch is retried until it succeeds or its records leave the
+# stream (24 hours): a batch given up while later ones went on could not be redriven exactly (the
+# counters' watermarks would be past it), and rebuild-counters is the repair for expired records.
+AGGREGATOR_RETRY_ATTEMPTS: int | None = None  # None: Lambda's -1, retry until the record expires
 AGGREGATOR_MAX_RECORD_AGE = Duration.hours(24)
 PUBLISHER_BATCH_SIZE = 100
 PUBLISHER_BATCHING_WINDOW = Duration.seconds(1)

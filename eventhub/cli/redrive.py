@@ -149,7 +149,7 @@ def redrive_stream_failures(stack: Any, subscription: Any, *, url: str | None = 
         for message in messages:
             info = json.loads(message["Body"]).get("DDBStreamBatchInfo") or {}
             records = stream_records(streams, info)
-            if records and handed_over(stack, subscription, records, info["streamArn"]):
+            if records and handed_over(stack, subscription, records, info["streamArn"], info.get("shardId")):
                 sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
                 redriven += 1
                 records_total += len(records)
@@ -188,10 +188,14 @@ def stream_records(streams: Any, info: dict[str, Any]) -> list[dict[str, Any]]:
         return []
 
 
-def handed_over(stack: Any, subscription: Any, records: list[dict[str, Any]], stream_arn: str) -> bool:
+def handed_over(
+    stack: Any, subscription: Any, records: list[dict[str, Any]], stream_arn: str, shard_id: str | None = None
+) -> bool:
     """Redrive one failed batch. Copies: the copier's recopy action for each event of the batch.
-    Counts and publications: the aggregator or the publisher again with the same records (the
-    aggregator counts each event once, however often; the publisher puts at least once)."""
+    Counts and publications: the aggregator or the publisher again with the same records and
+    their shard (the aggregator adds only what each counter has not counted of that shard; the
+    publisher puts at least once)."""
+    from eventhub.local.streams.delivery import window_fields
     from eventhub.local.streams.filters import admitted
     from eventhub.local.streams.reader import lambda_record
     from eventhub.local.streams.subscriptions import AGGREGATOR_HANDLER, COPIER_HANDLER, PUBLISHER_HANDLER
@@ -208,10 +212,10 @@ def handed_over(stack: Any, subscription: Any, records: list[dict[str, Any]], st
                     return False
             return True
         if subscription.handler in (AGGREGATOR_HANDLER, PUBLISHER_HANDLER):
+            fields = window_fields(subscription, stream_arn, shard_id) if shard_id else {}
             for first in range(0, len(batch), subscription.batch_size):
-                answer = stack.invoke(
-                    subscription.handler, {"Records": batch[first : first + subscription.batch_size]}
-                )
+                chunk = batch[first : first + subscription.batch_size]
+                answer = stack.invoke(subscription.handler, {"Records": chunk, **fields})
                 if isinstance(answer, dict) and answer.get("batchItemFailures"):
                     return False
             return True

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import sys
 
-from eventhub.local import moto_transactions
+from eventhub.local import moto_speedups, moto_transactions
 
 
 def main(argv: list[str] | None = None) -> None:
     from moto.server import main as moto_main
 
     moto_transactions.install()
+    moto_speedups.install()
     moto_main(argv if argv is not None else sys.argv[1:])
 
 

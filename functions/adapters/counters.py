@@ -1,13 +1,14 @@
-"""The counter store: the aggregator's transactions, counter reads, and rebuilds (item format:
-``counter_items``)."""
+"""The counter store: the aggregator's exactly-once counter writes, counter reads, and rebuilds
+(item format and watermarks: ``counter_items``)."""
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
-
-from botocore.exceptions import BotoCoreError, ClientError
 
 from functions import table_schema as schema
 from functions.adapters import dynamodb
@@ -16,88 +17,154 @@ from functions.adapters.counter_items import (
     COUNTER_KIND,
     MARKER_KIND,
     MARKER_TTL_SECONDS,
+    REBUILD_WINDOW_ID,
+    REBUILD_WINDOW_SECONDS,
+    actor_bucket_value,
+    actor_of_entry,
+    add_once_request,
     counted_from_item,
     counter_id,
     delta_from_item,
     key_attributes,
     marker_id,
+    prune_request,
+    stale_watermarks,
     text_of,
     update_request,
+    watermark_attribute,
+    watermark_position,
 )
 from functions.adapters.event_store import EventStore, ReadMeter
-from functions.models.counting import Counted, CounterKey, Delta, days_key
+from functions.errors import StoreUnavailable
+from functions.models.counting import DAYS, Actor, Contribution, Counted, CounterKey, Delta, Level, days_key
 from functions.models.items import EVENT_KIND
 
 _ATTEMPTS = 5
 WHAT = "counters"
+# Counter writes of one batch in flight at once.
+WORKERS = int(__import__("os").environ.get("EVENTHUB_COUNTER_WORKERS", "8"))
+
+
+def _merged(parts: Sequence[Contribution]) -> Delta:
+    total = Delta()
+    for part in parts:
+        total.merge(part.delta)
+    return total
 
 
 class CounterStore:
     """Reads and writes counters through the event store's table, client and read meter."""
 
-    def __init__(self, store: EventStore, *, sleep: Any = time.sleep) -> None:
+    def __init__(
+        self,
+        store: EventStore,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.time,
+        workers: int = WORKERS,
+    ) -> None:
         self.table = store.table
         self.ddb = store.ddb
         self.meter: ReadMeter = store.meter
+        self.workers = workers
         self._sleep = sleep
+        self._clock = clock
 
     # -- the aggregator ------------------------------------------------------------------------
 
-    def already_counted(self, event_ids: Sequence[str]) -> set[str]:
+    def counted_by_rebuild(self, event_ids: Sequence[str]) -> set[str]:
+        window = dynamodb.call(
+            WHAT,
+            self.ddb.get_item,
+            TableName=self.table,
+            Key={schema.PARTITION_KEY: {"S": REBUILD_WINDOW_ID}},
+            ConsistentRead=True,
+        ).get("Item")
+        if not window or int(window.get("until", {}).get("N", "0")) <= self._clock():
+            return set()
         ids = [marker_id(event_id) for event_id in dict.fromkeys(event_ids)]
         found: set[str] = set()
-        for start in range(0, len(ids), 100):
-            chunk = ids[start : start + 100]
-            for item in self._batch_get(chunk, projection=True):
+        for start in range(0, len(ids), dynamodb.BATCH_GET_LIMIT):
+            chunk = ids[start : start + dynamodb.BATCH_GET_LIMIT]
+            for item in self._batch_get(chunk, projection=True, consistent=True):
                 found.add(item[schema.PARTITION_KEY]["S"].removeprefix("counted#"))
         return found
 
     def note_days(self, tenant_id: str, days: set[str]) -> None:
+        # A read first (a fifth of a write's price): most batches add no new day.
+        known = dynamodb.call(
+            WHAT,
+            self.ddb.get_item,
+            TableName=self.table,
+            Key={schema.PARTITION_KEY: {"S": counter_id(days_key(tenant_id))}},
+            ProjectionExpression="#days",
+            ExpressionAttributeNames={"#days": DAYS},
+        ).get("Item", {})
+        new = set(days) - set(known.get(DAYS, {}).get("SS", []))
+        if not new:
+            return
         delta = Delta()
-        delta.sets["days"] = set(days)
+        delta.sets[DAYS] = new
         dynamodb.call(WHAT, self.ddb.update_item, **update_request(self.table, days_key(tenant_id), delta))
 
-    def apply(self, events: Sequence[Counted], updates: Mapping[CounterKey, Delta]) -> set[str]:
-        expires = str(int(time.time()) + MARKER_TTL_SECONDS)
-        items: list[dict[str, Any]] = [
-            {
-                "Put": {
-                    "TableName": self.table,
-                    "Item": {
-                        schema.PARTITION_KEY: {"S": marker_id(event.event_id)},
-                        schema.KIND_ATTRIBUTE: {"S": MARKER_KIND},
-                        schema.TTL_ATTRIBUTE: {"N": expires},
-                    },
-                    "ConditionExpression": "attribute_not_exists(#id)",
-                    "ExpressionAttributeNames": {"#id": schema.PARTITION_KEY},
-                }
-            }
-            for event in events
-        ]
-        items += [
-            {"Update": update_request(self.table, key, delta)} for key, delta in sorted(updates.items())
-        ]
-        failure: Exception | None = None
-        # A transaction cancelled by a conflicting one (or failed by a fault botocore did not
-        # retry) is tried again; one cancelled because a marker exists names those events.
+    def add_once(self, shard_id: str, contributions: Mapping[CounterKey, Sequence[Contribution]]) -> None:
+        watermark = watermark_attribute(shard_id)
+        work = sorted(contributions.items())
+        if len(work) <= 1 or self.workers <= 1:
+            for key, parts in work:
+                self._add_once(key, parts, watermark)
+            return
+        # One write per counter, independent of each other: in parallel, as a batch of 100
+        # events touches a few hundred counters.
+        with ThreadPoolExecutor(max_workers=min(self.workers, len(work))) as pool:
+            for future in [pool.submit(self._add_once, key, parts, watermark) for key, parts in work]:
+                future.result()
+
+    def _add_once(self, key: CounterKey, parts: Sequence[Contribution], watermark: str) -> None:
+        def adding(some: Sequence[Contribution], **condition: str | None) -> dict[str, Any]:
+            return add_once_request(
+                self.table, key, _merged(some), watermark=watermark, last=some[-1].position,
+                now=self._clock(), **condition,
+            )  # fmt: skip
+
+        ordered = sorted(parts, key=lambda part: part.position)
+        # First path: nothing of this batch reached the counter yet (a record's first delivery).
+        request = adding(ordered, first=ordered[0].position)
         for _ in dynamodb.Backoff(attempts=_ATTEMPTS, base_seconds=0.05, sleep=self._sleep):
             try:
-                self.ddb.transact_write_items(TransactItems=items)
-                return set()
-            except ClientError as error:
-                if dynamodb.error_code(error) == "TransactionCanceledException":
-                    reasons = error.response.get("CancellationReasons") or []
-                    already = {
-                        event.event_id
-                        for event, reason in zip(events, reasons, strict=False)
-                        if reason.get("Code") == "ConditionalCheckFailed"
-                    }
-                    if already:
-                        return already
-                failure = error
-            except BotoCoreError as error:
-                failure = error
-        raise dynamodb.unavailable(WHAT, failure or "no attempt") from None
+                answer = dynamodb.conditional(WHAT, self.ddb.update_item, **request)
+            except dynamodb.ConditionFailed:
+                # Some of these records were added before: read how far, add only what is above.
+                item = self._read_item(counter_id(key))
+                value = item.get(watermark, {}).get("S") if item else None
+                done = watermark_position(value) if value else ""
+                rest = [part for part in ordered if part.position > done]
+                if not rest:
+                    return
+                request = adding(rest, seen=value)
+                continue
+            self._prune(answer.get("Attributes") or {})
+            return
+        raise dynamodb.unavailable(WHAT, "the counter kept changing under its watermark")
+
+    def _prune(self, item: Mapping[str, Any]) -> None:
+        stale = stale_watermarks(item, self._clock())
+        if not stale:
+            return
+        request = prune_request(self.table, item[schema.PARTITION_KEY]["S"], stale)
+        # Best effort: a stale watermark left behind costs bytes, never a count.
+        with contextlib.suppress(dynamodb.ConditionFailed, StoreUnavailable):
+            dynamodb.conditional(WHAT, self.ddb.update_item, **request)
+
+    def _read_item(self, item_id: str) -> dict[str, Any] | None:
+        answer = dynamodb.call(
+            WHAT,
+            self.ddb.get_item,
+            TableName=self.table,
+            Key={schema.PARTITION_KEY: {"S": item_id}},
+            ConsistentRead=True,
+        )
+        return answer.get("Item")
 
     # -- readers -------------------------------------------------------------------------------
 
@@ -112,10 +179,33 @@ class CounterStore:
                 found[by_id[item[schema.PARTITION_KEY]["S"]]] = delta_from_item(item)
         return found
 
-    def _batch_get(self, ids: list[str], *, projection: bool = False) -> Iterator[dict[str, Any]]:
+    def actors(self, tenant_id: str, level: Level, bucket: str) -> dict[Actor, Counter[str]]:
+        found: dict[Actor, Counter[str]] = {}
+        params: dict[str, Any] = {
+            "TableName": self.table,
+            "IndexName": schema.ACTOR_INDEX.name,
+            "KeyConditionExpression": "#bucket = :bucket",
+            "ExpressionAttributeNames": {"#bucket": schema.ACTOR_INDEX.partition_key},
+            "ExpressionAttributeValues": {":bucket": {"S": actor_bucket_value(tenant_id, level, bucket)}},
+        }
+        while True:
+            page = dynamodb.call(WHAT, self.ddb.query, **params)
+            self.meter.add("Query:actors", int(page.get("ScannedCount", len(page.get("Items", [])))))
+            for item in page.get("Items", []):
+                actor, counts = actor_of_entry(item)
+                found.setdefault(actor, Counter()).update(counts)
+            if "LastEvaluatedKey" not in page:
+                return found
+            params["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def _batch_get(
+        self, ids: list[str], *, projection: bool = False, consistent: bool = False
+    ) -> Iterator[dict[str, Any]]:
         request: dict[str, Any] = {"Keys": [{schema.PARTITION_KEY: {"S": i}} for i in ids]}
         if projection:  # keys only
             request.update(ProjectionExpression="#id", ExpressionAttributeNames={"#id": schema.PARTITION_KEY})
+        if consistent:
+            request["ConsistentRead"] = True
         backoff = dynamodb.Backoff(attempts=_ATTEMPTS + 3, sleep=self._sleep)
         for items in dynamodb.batch_get(self.ddb, self.table, request, WHAT, backoff):
             yield from items
@@ -180,7 +270,21 @@ class CounterStore:
         return len(puts)
 
     def mark_counted(self, event_ids: Iterable[str]) -> None:
-        expires = str(int(time.time()) + MARKER_TTL_SECONDS)
+        """The markers, after the window that makes the aggregator look for them (a record of a
+        marked event may come up to 24 hours after its write; the window lasts two days)."""
+        event_ids = list(dict.fromkeys(event_ids))
+        if not event_ids:
+            return
+        now = int(self._clock())
+        until = str(now + REBUILD_WINDOW_SECONDS)
+        window = {
+            schema.PARTITION_KEY: {"S": REBUILD_WINDOW_ID},
+            schema.KIND_ATTRIBUTE: {"S": MARKER_KIND},
+            "until": {"N": until},
+            schema.TTL_ATTRIBUTE: {"N": until},
+        }
+        dynamodb.call(WHAT, self.ddb.put_item, TableName=self.table, Item=window)
+        expires = str(now + MARKER_TTL_SECONDS)
         self._batch_write(
             {
                 "PutRequest": {

@@ -81,6 +81,21 @@ def call(what: str, operation: Callable[..., dict[str, Any]], **params: Any) -> 
         raise unavailable(what, error) from None
 
 
+class ConditionFailed(Exception):
+    """A conditional write whose condition was false: nothing was written."""
+
+
+def conditional(what: str, operation: Callable[..., dict[str, Any]], **params: Any) -> dict[str, Any]:
+    """One conditional DynamoDB call: ``ConditionFailed`` when its condition was false,
+    ``StoreUnavailable`` for any other failure."""
+    try:
+        return operation(**params)
+    except (ClientError, BotoCoreError) as error:
+        if is_condition_failure(error):
+            raise ConditionFailed(what) from None
+        raise unavailable(what, error) from None
+
+
 def batch_get(
     ddb: Any, table: str, request: dict[str, Any], what: str, backoff: Backoff
 ) -> Iterator[list[dict[str, Any]]]:

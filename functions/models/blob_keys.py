@@ -1,11 +1,14 @@
-"""How the data bucket's objects are named: payloads, credentialed source URLs, our copies."""
+"""How the data bucket's objects are named: payloads, our copies, and credentialed source URLs
+(of events stored before those were kept in the item)."""
 
 from __future__ import annotations
 
 from urllib.parse import quote
 
 PAYLOAD_PREFIX = "payloads/"
-ARTIFACT_SOURCE_PREFIX = "artifact-sources/"  # credentialed URLs; expire with a lifecycle rule
+# Credentialed URLs of events stored before they were kept in the event's item; read by the
+# copier for those events, expired by a lifecycle rule, never written any more.
+ARTIFACT_SOURCE_PREFIX = "artifact-sources/"
 ARTIFACT_PREFIX = "artifacts/"  # our copies of the result files
 
 
@@ -14,7 +17,8 @@ def payload_key(tenant_id: str, event_id: str, digest: str) -> str:
 
 
 def artifact_source_key(event_id: str, index: int, attempt: str | None = None) -> str:
-    """Where artifact ``index``'s credentialed URL is kept for the copier.
+    """Where artifact ``index``'s credentialed URL was kept for the copier, by events stored
+    before the URL was kept in their item.
 
     ``attempt`` names the store write that kept it (``artifact-sources/{eventId}/{attempt}/{n}``),
     so a duplicate delivery's URL can never replace the one the stored item points at. Without

@@ -57,9 +57,24 @@ class Artifact(_Camel):
     # A failure that a later attempt may cure (5xx, connection errors), as opposed to a
     # deterministic one (too large, 404): the copier retries only the former by itself.
     retryable: bool | None = None
-    # The data bucket key of the credentialed URL, written by the store write that stored the
-    # event (None on events stored before: the copier then reads the legacy key). Never served.
+    # Events stored before credentialed URLs were kept in the item: the data bucket key their
+    # URL was kept under (None there means the older key, artifact-sources/{id}/{n}). Never served.
     source_key: str | None = None
+
+    @property
+    def needs_source(self) -> bool:
+        """Whether the stream still has to copy it: not copied yet, or failed in a way a retry
+        may cure."""
+        if self.status == ArtifactStatus.PENDING:
+            return True
+        return self.status == ArtifactStatus.FAILED and bool(self.retryable)
+
+    @property
+    def keeps_source(self) -> bool:
+        """Whether its item keeps the credentialed URL: while the stream needs it, and after a
+        refusal (the policy turned the URL down; a recopy once the connection's ``artifactHosts``
+        admit it needs the URL). Copied, expired and failed-for-good are final: the URL goes."""
+        return self.needs_source or self.status == ArtifactStatus.REFUSED
 
 
 class CanonicalEvent(_Camel):
@@ -83,7 +98,8 @@ class CanonicalEvent(_Camel):
 
 class NewEvent(BaseModel):
     """What a provider mapper hands to the store: the event, plus the artifact URLs with their
-    credentials (kept out of the stored item; the copier alone reads them)."""
+    credentials, by artifact index (kept apart from the event in its item, never served; the
+    copier alone reads them)."""
 
     event: CanonicalEvent
     artifact_urls: list[str] = Field(default_factory=list)

@@ -7,7 +7,7 @@ list of artifact maps, and the payload as JSON text (so any JSON, however deep, 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from functions import table_schema as schema
@@ -18,6 +18,11 @@ if TYPE_CHECKING:
 EVENT_KIND = "event"
 ARTIFACTS_ATTRIBUTE = "artifacts"
 PENDING_ARTIFACTS_ATTRIBUTE = "pendingArtifacts"
+# The artifacts' source URLs with their credentials, {"<index>": url}, for the copier alone: not a
+# field of the canonical event (``from_item`` never reads it), so nothing that serves an event can
+# carry it; in no index's projection (``table_schema``). Each URL is removed by the update that
+# records its artifact's final outcome (``Artifact.keeps_source``).
+ARTIFACT_SOURCES_ATTRIBUTE = "artifactSources"
 
 # Lambda event filters over the table's stream, for the stack's event source mappings and the
 # local stream dispatcher alike. Stream records carry DynamoDB numbers as strings ({"N": "1"}),
@@ -114,13 +119,25 @@ def artifact_attributes(artifacts: list[Artifact]) -> dict[str, Any]:
     }
 
 
+def source_urls_attribute(urls: Mapping[int, str]) -> dict[str, Any]:
+    return {"M": {str(index): {"S": url} for index, url in sorted(urls.items())}}
+
+
+def source_urls_of(item: Mapping[str, Any]) -> dict[int, str]:
+    """The credentialed URLs an item still keeps, by artifact index."""
+    kept = item.get(ARTIFACT_SOURCES_ATTRIBUTE, {}).get("M", {})
+    return {int(index): value["S"] for index, value in kept.items() if index.isdigit() and "S" in value}
+
+
 def to_item(
     event: CanonicalEvent,
     *,
     payload_text: str | None,
     payload_ref: str | None,
     expires_at: int | None = None,
+    source_urls: Sequence[str] = (),
 ) -> dict[str, Any]:
+    """The event's item. ``source_urls``: its artifacts' credentialed URLs, in artifact order."""
     data = event.model_dump(by_alias=True, mode="json", exclude={"payload", "artifacts"})  # serialized apart
     tenant = event.tenant_id
     item: dict[str, Any] = {
@@ -147,6 +164,9 @@ def to_item(
         item["payload"] = {"S": payload_text if payload_text is not None else "{}"}
     if event.artifacts:
         item.update(artifact_attributes(event.artifacts))
+        kept = dict(enumerate(source_urls[: len(event.artifacts)]))
+        if kept:
+            item[ARTIFACT_SOURCES_ATTRIBUTE] = source_urls_attribute(kept)
     if expires_at:
         item[schema.TTL_ATTRIBUTE] = {"N": str(expires_at)}
     return item

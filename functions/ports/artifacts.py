@@ -10,8 +10,9 @@ from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
-from functions.models.event import Artifact, CanonicalEvent
+from functions.models.event import Artifact
 from functions.models.fetch import FetchTarget
+from functions.models.store import ToCopy
 
 Resolver = Callable[[str, int], Sequence[str]]
 """``(host, port)`` -> every address the host resolves to; raises ``Unresolvable``."""
@@ -63,7 +64,9 @@ class ArtifactBlobs(Protocol):
 
 
 class ArtifactRecords(Protocol):
-    def get_without_payload(self, event_id: str) -> CanonicalEvent | None: ...
+    def get_for_copy(self, event_id: str) -> ToCopy | None:
+        """The event without its payload, and the credentialed URLs its item still keeps."""
+        ...
 
     def update_artifact(
         self,

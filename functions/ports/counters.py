@@ -2,33 +2,43 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Protocol
 
-from functions.models.counting import Counted, CounterKey, Delta
+from functions.models.counting import Actor, Contribution, Counted, CounterKey, Delta, Level
 
 
 class CounterWriter(Protocol):
-    def already_counted(self, event_ids: Sequence[str]) -> set[str]:
-        """The ids among these whose ``counted`` marker exists (a cheap read before writing)."""
+    def counted_by_rebuild(self, event_ids: Sequence[str]) -> set[str]:
+        """The ids among these that a recent counter rebuild counted already (their ``counted``
+        markers); empty at once when no rebuild happened within a stream record's lifetime."""
         ...
 
     def note_days(self, tenant_id: str, days: set[str]) -> None:
         """Add days to the tenant's set of days with events (idempotent)."""
         ...
 
-    def apply(self, events: Sequence[Counted], updates: Mapping[CounterKey, Delta]) -> set[str]:
-        """Put the events' markers and add the updates in one transaction.
+    def add_once(self, shard_id: str, contributions: Mapping[CounterKey, Sequence[Contribution]]) -> None:
+        """Add each record's contribution to its counter exactly once, however often the same
+        records of the shard come again (whole, bisected, raced, or from a later start).
 
-        Returns the ids of events already counted (nothing was written then); raises
-        StoreUnavailable when the transaction could not be applied."""
+        Each counter keeps the position of the last record of the shard it has added; a
+        contribution at or below it was added before. Raises StoreUnavailable when a counter could
+        not be written; what was written stays, and a retry adds only the rest."""
         ...
 
 
 class CounterReader(Protocol):
     def read(self, keys: Sequence[CounterKey]) -> dict[CounterKey, Delta]:
         """The counter items that exist among ``keys``."""
+        ...
+
+
+class ActorReader(Protocol):
+    def actors(self, tenant_id: str, level: Level, bucket: str) -> dict[Actor, Counter[str]]:
+        """Every actor counted in one time bucket of a tenant, with its counts (a range read)."""
         ...
 
 

@@ -64,7 +64,8 @@ def map_event(envelope: Any, connection: Connection, received_at: datetime, chan
     body = require_object(envelope, "Exa event")
     source_event_id = require_str(body, "id", "Exa event")
     event_type = require_str(body, "type", "Exa event")
-    data = body.get("data") if isinstance(body.get("data"), dict) else {}
+    given = body.get("data")
+    data: dict[str, Any] = given if isinstance(given, dict) else {}
     event = CanonicalEvent(
         id=event_id_for(connection.tenant_id, SOURCE, source_event_id),
         tenant_id=connection.tenant_id,

@@ -74,7 +74,8 @@ def map_event(envelope: Any, connection: Connection, received_at: datetime, chan
     source_event_id = require_str(body, "eventId", "Klavi event")
     kind = optional_str(body, "eventType") or "unknown"
     name = optional_str(body, "eventName")
-    payload = body.get("payload") if isinstance(body.get("payload"), dict) else {}
+    given = body.get("payload")
+    payload: dict[str, Any] = given if isinstance(given, dict) else {}
     resource_type, id_field = _RESOURCES.get(kind, (kind, "id"))
     resource_id = optional_str(payload, id_field)
     artifacts: list[Artifact] = []

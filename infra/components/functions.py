@@ -167,7 +167,7 @@ class HubFunctions(Construct):
         table, bucket = store.table, store.bucket
         objects = bucket.arn_for_objects("*")
         # Intake: a conditional put; after a duplicate it reads the stored item's payloadRef.
-        # S3: artifact source stashes and spilled payloads, removed again when the put fails.
+        # S3: payloads too large for an item, removed again when the put fails.
         table.grant(self.intake, "dynamodb:PutItem", "dynamodb:GetItem")
         self._grant_objects(self.intake, objects, "s3:PutObject", "s3:DeleteObject")
         # Query: reads only (items, index queries, batch gets); S3 reads for spilled payloads and
@@ -186,7 +186,8 @@ class HubFunctions(Construct):
         self._grant_objects(self.poller, objects, "s3:PutObject", "s3:DeleteObject")
         # Copier: reads an event and marks its artifacts; streams each file into a multipart
         # upload (PutObject covers create/upload-part/complete), aborts unfinished uploads of the
-        # key before a retry, and deletes the source stash once copied.
+        # key before a retry; reads an Extend payload file back, and, for an event stored before
+        # source URLs were kept in its item, reads the URL from the bucket and deletes it once copied.
         table.grant(self.copier, "dynamodb:GetItem", "dynamodb:UpdateItem")
         self._grant_objects(
             self.copier, objects, "s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload", "s3:DeleteObject"
@@ -194,15 +195,9 @@ class HubFunctions(Construct):
         iam.Grant.add_to_principal(
             grantee=self.copier, actions=["s3:ListBucketMultipartUploads"], resource_arns=[bucket.bucket_arn]
         )
-        # Aggregator: counted markers (batch get), counter updates and markers in transactions
-        # (AWS authorizes each transaction item as its own action).
-        table.grant(
-            self.aggregator,
-            "dynamodb:BatchGetItem",
-            "dynamodb:UpdateItem",
-            "dynamodb:PutItem",
-            "dynamodb:ConditionCheckItem",
-        )
+        # Aggregator: the days set, the rebuild window and a counter's watermark (get), a rebuild's
+        # markers while its window is open (batch get), the counters (update).
+        table.grant(self.aggregator, "dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:UpdateItem")
         stack = Stack.of(self)
         table_id = stack.get_logical_id(table.node.default_child)  # type: ignore[arg-type]
         bucket_id = stack.get_logical_id(bucket.node.default_child)  # type: ignore[arg-type]

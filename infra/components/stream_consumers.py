@@ -39,15 +39,17 @@ def _consume_stream(
     failures: sqs.IQueue,
     patterns: Sequence[dict[str, Any]],
     batch_size: int,
-    retry_attempts: int,
+    retry_attempts: int | None,
     max_record_age: Duration,
     batching_window: Duration | None = None,
+    tumbling_window: Duration | None = None,
 ) -> sources.DynamoEventSource:
     source = sources.DynamoEventSource(
         table,
         starting_position=lambda_.StartingPosition.TRIM_HORIZON,
         batch_size=batch_size,
         max_batching_window=batching_window,
+        tumbling_window=tumbling_window,
         bisect_batch_on_error=True,
         report_batch_item_failures=True,
         retry_attempts=retry_attempts,
@@ -109,6 +111,7 @@ class Aggregator(Construct):
             retry_attempts=c.AGGREGATOR_RETRY_ATTEMPTS,
             max_record_age=c.AGGREGATOR_MAX_RECORD_AGE,
             batching_window=c.AGGREGATOR_BATCHING_WINDOW,
+            tumbling_window=c.AGGREGATOR_TUMBLING_WINDOW,
         )
 
 

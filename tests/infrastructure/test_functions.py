@@ -209,8 +209,7 @@ EXPECTED_ACTIONS = {
                "s3:AbortMultipartUpload", "s3:DeleteObject", "s3:ListBucketMultipartUploads",
                "sqs:SendMessage"},
     "Publisher": {"events:PutEvents", "sqs:SendMessage"},
-    "Aggregator": {"dynamodb:BatchGetItem", "dynamodb:UpdateItem", "dynamodb:PutItem",
-                   "dynamodb:ConditionCheckItem", "sqs:SendMessage"},
+    "Aggregator": {"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:UpdateItem", "sqs:SendMessage"},
 }  # fmt: skip
 # Granted to every function for its logs and traces, and to the stream consumers for their
 # event source mapping (the Lambda service reads the stream with the function's role).
@@ -344,3 +343,28 @@ def test_the_webhook_base_url_is_the_intakes_function_url_and_the_api_url_the_re
     # And ApiUrl, which the CLI reads the query API's address from, is the REST API's stage URL
     api_url = synthesized.outputs["ApiUrl"]["Value"]["Fn::Join"][1]
     assert {"Ref": synthesized.logical_id("HubApi", "AWS::ApiGateway::RestApi")} in api_url
+
+
+# Memory per function (infra/constants.py says why each; docs/performance.md has the figures).
+MEMORY_MB = {"Intake": 512, "Query": 512, "Poller": 256, "Copier": 512, "Aggregator": 256, "Publisher": 256}
+
+
+@pytest.mark.parametrize(("name", "memory"), MEMORY_MB.items())
+def test_each_function_has_the_memory_its_measurements_call_for(
+    synthesized: Synthesized, name: str, memory: int
+) -> None:
+    # When one of the hub's functions is read from the synthesized stack
+    props = _function(synthesized, name)
+    # Then it has the memory chosen for it
+    assert props["MemorySize"] == memory
+
+
+def test_the_copiers_memory_holds_its_part_buffers_with_room() -> None:
+    from functions.logic.copying.deps import PART_SIZE, PARTS_IN_FLIGHT, MiB
+    from infra import constants as c
+
+    # Given the parts a large copy holds at once: those in flight, the one being read, the one
+    # being hashed, over the ~75 MiB the copier peaks at with a small file
+    buffers_mib = (PARTS_IN_FLIGHT + 2) * PART_SIZE // MiB
+    # Then the copier's memory is at least three times what a large copy needs
+    assert c.COPIER.memory_mb >= 3 * (75 + buffers_mib)

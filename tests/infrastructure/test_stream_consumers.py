@@ -60,7 +60,6 @@ def _item(artifact_status: str | None) -> dict[str, Any]:
         ("Copier", "MaximumRetryAttempts", 3),
         ("Copier", "MaximumRecordAgeInSeconds", 6 * 3600),
         ("Aggregator", "BatchSize", 100),
-        ("Aggregator", "MaximumRetryAttempts", 5),
         ("Aggregator", "MaximumRecordAgeInSeconds", 24 * 3600),
     ],
 )
@@ -70,6 +69,33 @@ def test_stream_consumers_retry_a_bounded_number_of_times(
     # When a stream consumer's event source mapping is read
     # Then its batch size, retries and oldest record it still processes are bounded
     assert _mapping(synthesized, function)[field] == expected
+
+
+def test_the_aggregator_learns_its_shard_and_retries_until_records_expire(
+    synthesized: Synthesized,
+) -> None:
+    # When the aggregator's event source mapping is read
+    mapping = _mapping(synthesized, "Aggregator")
+    # Then it has a tumbling window (how Lambda passes the shard id the counters' watermarks need)
+    assert mapping["TumblingWindowInSeconds"] == 900
+    # And one batch of a shard at a time, as the watermarks assume
+    assert mapping.get("ParallelizationFactor", 1) == 1
+    # And a failing batch is retried until its records leave the stream (-1, the default): a batch
+    # given up while the shard went on could not be counted again exactly
+    assert "MaximumRetryAttempts" not in mapping
+    # And batches wait up to a minute to fill, as a batch costs one write per counter it touches
+    assert mapping["MaximumBatchingWindowInSeconds"] == 60
+
+
+def test_the_local_aggregator_subscription_is_the_stacks(synthesized: Synthesized) -> None:
+    # Given the aggregator's mapping in the stack and the local stack's subscription
+    from eventhub.local.streams.subscriptions import local_subscriptions
+
+    mapping = _mapping(synthesized, "Aggregator")
+    (local,) = [s for s in local_subscriptions() if s.name == "aggregator"]
+    # Then the local one has the same batch size and tumbling window
+    assert local.batch_size == mapping["BatchSize"]
+    assert local.tumbling_window_seconds == mapping["TumblingWindowInSeconds"]
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,6 @@ from functions.adapters.blob_store import BlobStore
 from functions.adapters.counter_items import MARKER_TTL_SECONDS
 from functions.adapters.counters import CounterStore
 from functions.adapters.event_store import EventStore
-from functions.models.counting import Counted
 from functions.models.event import NewEvent
 from functions.table_schema import TTL_ATTRIBUTE
 from tests.integration.query.conftest import make_event
@@ -44,16 +43,18 @@ def test_without_retention_an_event_never_expires(aws: dict[str, Any]) -> None:
     assert TTL_ATTRIBUTE not in _item(aws, event.id)
 
 
-def test_a_counted_marker_outlives_the_streams_24_hours_and_then_expires(aws: dict[str, Any]) -> None:
-    # Given an event the aggregator counts now
+def test_a_rebuilds_marker_outlives_the_streams_24_hours_and_then_expires(aws: dict[str, Any]) -> None:
+    # Given an event a counter rebuild marks as counted now
     store = EventStore(aws["table"], aws["dynamodb"], BlobStore(aws["bucket"], aws["s3"]))
     counters = CounterStore(store)
     event = make_event()
-    counted = Counted(event.id, event.tenant_id, event.event_type, event.occurred_at)
     before = int(time.time())
-    counters.apply([counted], {})
+    counters.mark_counted([event.id])
     after = int(time.time())
     # Then its counted marker expires a week after the write: after any stream redelivery (24 h)
     expires = int(_item(aws, f"counted#{event.id}")[TTL_ATTRIBUTE]["N"])
     assert before + MARKER_TTL_SECONDS <= expires <= after + MARKER_TTL_SECONDS
     assert MARKER_TTL_SECONDS > DAY
+    # And the window in which the aggregator looks for markers outlasts the stream too, then expires
+    window = _item(aws, "counted#rebuild-window")
+    assert before + DAY < int(window["until"]["N"]) == int(window[TTL_ATTRIBUTE]["N"]) <= after + 2 * DAY

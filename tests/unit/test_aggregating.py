@@ -1,8 +1,10 @@
-"""Counting logic without AWS: outcome words, bucket plans, transaction groups, batch failures."""
+"""Counting logic without AWS: outcome words, bucket plans, counting each record once per counter."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -12,17 +14,25 @@ from hypothesis import strategies as st
 from functions.errors import StoreUnavailable
 from functions.logic.aggregating.combining import actor_stats_of, aggregate_of
 from functions.logic.aggregating.counting import (
-    MAX_TRANSACTION_ITEMS,
     Outcome,
     StreamEntry,
     count_events,
     count_stream_batch,
     counter_updates,
     outcome_of,
-    transaction_groups,
 )
 from functions.logic.aggregating.ranges import plan_over_days, plan_range
-from functions.models.counting import Counted, CounterKey, Delta, Level, dimension, parse_dimension
+from functions.models.counting import (
+    Contribution,
+    Counted,
+    CounterKey,
+    Delta,
+    Level,
+    actor_bucket_of,
+    dimension,
+    parse_dimension,
+    sequence_position,
+)
 
 BASE = datetime(2024, 1, 1, tzinfo=UTC)
 
@@ -185,111 +195,155 @@ def test_an_event_counts_in_every_bucket_and_its_correlation_and_resource() -> N
     # When a failed event is turned into counter updates
     updates = counter_updates([_event(1, event_type="workflow_run.failed")])
     scopes = sorted(key.scope for key in updates)
-    # Then it counts in the month, day, hour and minute buckets and in its correlation and resource
-    assert scopes == sorted(["M", "d", "h", "m", "c", "r"])
-    # And its actor's failures are counted, not its successes
+    # Then it counts in the month, day, hour and minute buckets, in its actor's item of each of
+    # them, and in its correlation and resource
+    assert scopes == sorted(["M", "d", "h", "m", "aM", "ad", "ah", "am", "c", "r"])
+    # And its actor's failures are counted, not its successes, in the actor's own item only
+    minute_actor = next(d for k, d in updates.items() if k.scope == "am")
+    assert minute_actor.counts == Counter({"n": 1, "f": 1})
     minute = next(d for k, d in updates.items() if k.scope == "m")
-    assert minute.counts[dimension("af", "user", "u1")] == 1
-    assert dimension("as", "user", "u1") not in minute.counts
+    assert not [name for name in minute.counts if name.startswith(("an:", "as:", "af:"))]
 
 
 def test_missing_actor_type_counts_as_unknown_and_missing_fields_are_left_out() -> None:
     # When an event without actor type and resource type is counted
     counts = counter_updates([_event(1, actor_type=None, resource_type=None)])
     # Then its actor counts as of unknown type
+    actor_keys = [actor_bucket_of(k) for k in counts if k.scope == "am"]
+    assert [found.actor for found in actor_keys if found] == [("unknown", "u1")]
     minute = next(d for k, d in counts.items() if k.scope == "m").counts
-    assert minute[dimension("an", "unknown", "u1")] == 1
     # And no counter for the missing fields is written
     assert not [name for name in minute if name.startswith(("at:", "rt:", "x:"))]
     # And the aggregate counts it in the total only, the actor stats as unknown
     summary = aggregate_of(minute)
     assert summary.total == 1 and summary.by_actor_type == [] and summary.by_resource_type == []
-    assert actor_stats_of(minute)[0].actor_type == "unknown"
-
-
-def test_transaction_groups_never_exceed_the_item_limit() -> None:
-    # Given four hundred events
-    events = [_event(n) for n in range(400)]
-    # When they are grouped into transactions
-    groups = list(transaction_groups(events))
-    # Then every event is in a group
-    assert sum(len(g) for g in groups) == 400
-    # And no group, with its counter updates, exceeds DynamoDB's transaction item limit
-    for group in groups:
-        assert len(group) + len(counter_updates(group)) <= MAX_TRANSACTION_ITEMS
+    actors = {found.actor: d.counts for k, d in counts.items() if (found := actor_bucket_of(k))}
+    assert actor_stats_of(actors)[0].actor_type == "unknown"
 
 
 class FakeCounters:
-    """In-memory counters with markers; can be told to fail the n-th transaction."""
+    """In-memory counters with a watermark per counter and shard, as ``CounterStore`` keeps them;
+    can be told to fail the n-th counter write (the writes before it stay)."""
 
     def __init__(self, fail_on: set[int] | None = None) -> None:
         self.values: dict[CounterKey, Delta] = {}
-        self.marked: set[str] = set()
-        self.calls = 0
+        self.watermarks: dict[tuple[CounterKey, str], str] = {}
+        self.writes = 0
         self.fail_on = fail_on or set()
         self.days: dict[str, set[str]] = {}
-        self.precheck = True
+        self.rebuilt: set[str] = set()
 
-    def already_counted(self, event_ids: Sequence[str]) -> set[str]:
-        return {event_id for event_id in event_ids if event_id in self.marked and self.precheck}
+    def counted_by_rebuild(self, event_ids: Sequence[str]) -> set[str]:
+        return set(event_ids) & self.rebuilt
 
     def note_days(self, tenant_id: str, days: set[str]) -> None:
         self.days.setdefault(tenant_id, set()).update(days)
 
-    def apply(self, events: Sequence[Counted], updates: Mapping[CounterKey, Delta]) -> set[str]:
-        self.calls += 1
-        if self.calls in self.fail_on:
-            raise StoreUnavailable("throttled")
-        already = {e.event_id for e in events if e.event_id in self.marked}
-        if already:
-            return already
-        self.marked.update(e.event_id for e in events)
-        for key, delta in updates.items():
-            self.values.setdefault(key, Delta()).merge(delta)
-        return set()
+    def add_once(self, shard_id: str, contributions: Mapping[CounterKey, Sequence[Contribution]]) -> None:
+        for key, parts in sorted(contributions.items()):
+            done = self.watermarks.get((key, shard_id), "")
+            rest = [part for part in parts if part.position > done]
+            if not rest:
+                continue
+            self.writes += 1
+            if self.writes in self.fail_on:
+                raise StoreUnavailable("throttled")
+            for part in rest:
+                self.values.setdefault(key, Delta()).merge(part.delta)
+            self.watermarks[(key, shard_id)] = max(part.position for part in rest)
 
     def total(self) -> int:
         return sum(d.counts.get("n", 0) for k, d in self.values.items() if k.scope == "M")
 
 
-def test_the_same_event_twice_in_a_batch_counts_once() -> None:
-    # Given counters
-    counters = FakeCounters()
-    # When a batch holding the same event twice is counted
-    # Then two events are counted
-    assert count_events([_event(1), _event(1), _event(2)], counters) == 2
-    # And the totals count two
-    assert counters.total() == 2
+def _entries(events: Sequence[Counted], first: int = 1) -> list[StreamEntry]:
+    return [StreamEntry(str(first + n), event) for n, event in enumerate(events)]
 
 
-@pytest.mark.parametrize("precheck", [True, False])
-def test_a_batch_delivered_twice_counts_once(precheck: bool) -> None:
-    # Given a batch counted once, and (without the pre-check) two racing deliveries
+def test_a_batch_writes_each_counter_it_touches_once_whatever_its_number_of_events() -> None:
+    # Given 100 events of one tenant in one minute, of one actor, without correlation or resource
+    one = _event(0, correlation_id=None, resource_id=None)
+    events = [replace(one, event_id=f"e{n}") for n in range(100)]
     counters = FakeCounters()
-    counters.precheck = precheck
-    events = [_event(n) for n in range(120)]
-    count_events(events, counters)
-    # When it is delivered again, whole and in part
-    assert count_events(events, counters) == 0
-    assert count_events(events[50:70] + [_event(500)], counters) == 1
+    # When their records are counted as one batch
+    assert count_stream_batch(_entries(events), "shard-1", counters) is None
+    # Then each of the 8 counters (4 time buckets, the actor in each) was written once
+    assert counters.writes == 8
+    assert counters.total() == 100
+
+
+@pytest.mark.parametrize(
+    "deliveries",
+    [
+        [(0, 120), (0, 120)],  # the same batch again
+        [(0, 120), (0, 60), (60, 120)],  # again, bisected
+        [(0, 60), (30, 120)],  # a retry from a record inside the first, running past its end
+        [(0, 40), (0, 120), (100, 120), (50, 80)],  # overlaps of every kind
+    ],
+)
+def test_records_delivered_again_whole_or_in_part_count_once(deliveries: list[tuple[int, int]]) -> None:
+    # Given the records of 120 events of one shard
+    entries = _entries([_event(n) for n in range(120)])
+    counters = FakeCounters()
+    # When the stream delivers them in these (overlapping) batches, in order of first delivery
+    for start, end in deliveries:
+        assert count_stream_batch(entries[start:end], "shard-1", counters) is None
     # Then every event counts once
-    assert counters.total() == 121
+    assert counters.total() == 120
 
 
-def test_a_failed_transaction_reports_its_first_record_and_the_retry_completes_the_count() -> None:
-    # Given a stream batch of 200 records (some not events), and counters whose second transaction fails
-    entries = [StreamEntry(f"{n:05d}", _event(n) if n % 4 else None) for n in range(200)]
-    counters = FakeCounters(fail_on={2})
+def test_each_shard_is_counted_by_its_own_positions() -> None:
+    # Given two shards whose records have the same sequence numbers (positions are per shard)
+    left = _entries([_event(n) for n in range(10)])
+    right = _entries([_event(n, tenant_id="acme") for n in range(10, 20)])
+    counters = FakeCounters()
+    # When both are counted, then delivered again
+    for _ in range(2):
+        count_stream_batch(left, "shard-a", counters)
+        count_stream_batch(right, "shard-b", counters)
+    # Then every event of both counts once
+    assert counters.total() == 20
+
+
+def test_a_failed_counter_write_reports_the_first_record_and_the_retry_completes_the_count() -> None:
+    # Given a stream batch of 200 records (some not events), and counters whose 5th write fails
+    entries = [StreamEntry(str(n + 1), _event(n) if n % 4 else None) for n in range(200)]
+    counters = FakeCounters(fail_on={5})
     # When it is counted
-    failed = count_stream_batch(entries, counters)
-    # Then the first record of the failed transaction is reported
-    assert failed is not None
-    position = [e.sequence_number for e in entries].index(failed)
-    # And only part of the batch is counted
-    assert counters.total() < 150
-    # When Lambda retries from the failed record onward (and the bisected half before it again)
-    # Then nothing fails
-    assert count_stream_batch(entries[position // 2 :], counters) is None
-    assert count_stream_batch(entries, counters) is None
-    # And every event is counted exactly once
-    assert counters.total() == sum(1 for e in entries if e.event is not None)
+    failed = count_stream_batch(entries, "shard-1", counters)
+    # Then the batch's first record is reported, and only some counters were written
+    assert failed == entries[0].sequence_number
+    assert counters.writes == 5
+    # When Lambda retries the batch, and bisects it once more for good measure
+    assert count_stream_batch(entries, "shard-1", counters) is None
+    assert count_stream_batch(entries[:100], "shard-1", counters) is None
+    assert count_stream_batch(entries[100:], "shard-1", counters) is None
+    # Then every event is counted exactly once, in every counter
+    events = [e.event for e in entries if e.event is not None]
+    expected: dict[CounterKey, Delta] = counter_updates(events)
+    assert {k: d.counts for k, d in counters.values.items()} == {k: d.counts for k, d in expected.items()}
+
+
+def test_events_a_rebuild_counted_are_left_out() -> None:
+    # Given counters a rebuild wrote, with markers of two recent events
+    counters = FakeCounters()
+    counters.rebuilt = {"e1", "e3"}
+    events = [_event(n) for n in range(5)]
+    # When their records arrive
+    assert count_events([(f"{n:040d}", e) for n, e in enumerate(events)], "shard-1", counters) == 3
+    # Then only the three others are added
+    assert counters.total() == 3
+
+
+def test_sequence_positions_sort_as_the_numbers_do() -> None:
+    # Given sequence numbers of different lengths, as DynamoDB gives them (21 to 40 digits)
+    numbers = ["9" * 21, "1" + "0" * 21, "100000000000000000000000000000000000000", "12" * 20]
+    # When they become positions
+    positions = [sequence_position(n) for n in numbers]
+    # Then the positions sort as the numbers do, and all have the same width
+    assert sorted(positions) == [sequence_position(str(n)) for n in sorted(int(x) for x in numbers)]
+    assert {len(p) for p in positions} == {40}
+    # And anything else is refused
+    for bad in ["", "12a", "1" * 41]:
+        with pytest.raises(ValueError):
+            sequence_position(bad)

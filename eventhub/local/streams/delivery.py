@@ -94,20 +94,43 @@ def failure_message(
     }
 
 
+def window_fields(subscription: Subscription, stream_arn: str, shard_id: str) -> dict[str, Any]:
+    """What Lambda adds to a stream event when the mapping has a tumbling window: the shard, the
+    window the records fall in, and the state (empty: the functions keep none there)."""
+    if not subscription.tumbling_window_seconds:
+        return {}
+    size = subscription.tumbling_window_seconds
+    start = int(datetime.now(UTC).timestamp()) // size * size
+
+    def stamp(seconds: int) -> str:
+        return datetime.fromtimestamp(seconds, UTC).isoformat().replace("+00:00", "Z")
+
+    return {
+        "window": {"start": stamp(start), "end": stamp(start + size)},
+        "state": {},
+        "shardId": shard_id,
+        "eventSourceARN": stream_arn,
+        "isFinalInvokeForWindow": False,
+        "isWindowTerminatedEarly": False,
+    }
+
+
 def deliver(
     batch: Sequence[dict[str, Any]],
     subscription: Subscription,
     invoke: Invoke,
     give_up: Callable[[Sequence[dict[str, Any]], int], None],
+    fields: Mapping[str, Any] | None = None,
 ) -> Delivery:
-    """Invoke the handler with one batch until it succeeds or its records are given up."""
+    """Invoke the handler with one batch until it succeeds or its records are given up
+    (``fields``: what the event carries beside its records, ``window_fields``)."""
     report = Delivery()
     work: deque[tuple[list[dict[str, Any]], int]] = deque([(list(batch), 0)])
     while work:
         records, retries = work.popleft()
         sequences = [_sequence(r) for r in records]
         try:
-            response = invoke(subscription.handler, {"Records": records})
+            response = invoke(subscription.handler, {"Records": records, **(fields or {})})
         except Exception as error:  # a function error: the whole batch failed
             report.invocations.append(Invocation(sequences, "error", 0))
             log.warning("stream %s: function error (%s)", subscription.name, type(error).__name__)

@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from eventhub.local.streams.delivery import Delivery, Invoke, deliver, failure_message
+from eventhub.local.streams.delivery import Delivery, Invoke, deliver, failure_message, window_fields
 from eventhub.local.streams.filters import admitted
 from eventhub.local.streams.reader import StreamReader
 from eventhub.local.streams.subscriptions import Subscription, local_subscriptions
@@ -43,6 +43,8 @@ class StreamDispatcher:
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._locks = {s.name: threading.Lock() for s in self.subscriptions}
+        # Records read but held for a batching window: (subscription, shard) -> (since, records).
+        self._held: dict[tuple[str, str], tuple[float, list[dict[str, Any]]]] = {}
 
     def attach(self, streams: Any, stream_arn: str, invoke: Invoke, send_failure: SendFailure) -> None:
         """Wire to a stream and a function runtime (``start`` does this from a LocalStack)."""
@@ -117,16 +119,56 @@ class StreamDispatcher:
         delivered = 0
         with self._locks[subscription.name]:
             reader = self.readers[subscription.name]
-            for shard_id, records in reader.read():
-                wanted = [r for r in records if admitted(subscription, r)]
-                for start in range(0, len(wanted), subscription.batch_size):
+            read = {shard_id: records for shard_id, records in reader.read()}
+            for shard_id in dict.fromkeys([*self._waiting(subscription), *read]):
+                wanted = [r for r in read.get(shard_id, []) if admitted(subscription, r)]
+                for batch in self._batches(subscription, shard_id, wanted):
                     if self._stop.is_set():  # stopping: the rest stays unread, as in a stopped mapping
                         return delivered
-                    batch = wanted[start : start + subscription.batch_size]
                     # Nothing is kept per delivery: a long `make run` must not grow with the stream.
                     self._deliver(subscription, batch, reader.stream_arn, shard_id)
                     delivered += len(batch)
         return delivered
+
+    def deliver_held(self) -> int:
+        """Deliver every partial batch a batching window holds, now (the cost suite, before it
+        waits for the consumers to be done); the number of records delivered."""
+        if self._invoke is None:
+            return 0
+        delivered = 0
+        for subscription in self.subscriptions:
+            with self._locks[subscription.name]:
+                stream_arn = self.readers[subscription.name].stream_arn
+                for shard_id in self._waiting(subscription):
+                    _, held = self._held.pop((subscription.name, shard_id))
+                    self._deliver(subscription, held, stream_arn, shard_id)
+                    delivered += len(held)
+        return delivered
+
+    def _waiting(self, subscription: Subscription) -> list[str]:
+        held = self._held.items()
+        return [shard for (name, shard), (_, records) in held if name == subscription.name and records]
+
+    def _batches(
+        self, subscription: Subscription, shard_id: str, wanted: list[dict[str, Any]]
+    ) -> list[list[dict[str, Any]]]:
+        """The batches to deliver now: full ones, and without a batching window the rest too; with
+        one, a partial batch waits until its first record has waited the window."""
+        size, window = subscription.batch_size, subscription.batching_window_seconds
+        if not window:
+            return [wanted[start : start + size] for start in range(0, len(wanted), size)]
+        since, held = self._held.get((subscription.name, shard_id), (time.monotonic(), []))
+        held = held + wanted
+        batches = []
+        while len(held) >= size:
+            batches.append(held[:size])
+            held = held[size:]
+            since = time.monotonic()
+        if held and time.monotonic() - since >= window:
+            batches.append(held)
+            held = []
+        self._held[(subscription.name, shard_id)] = (since if held else time.monotonic(), held)
+        return batches
 
     def _deliver(
         self, subscription: Subscription, batch: list[dict[str, Any]], stream_arn: str, shard_id: str
@@ -138,7 +180,8 @@ class StreamDispatcher:
             log.warning("stream %s: %d record(s) given up after retries", subscription.name, len(records))
             send_failure(subscription, failure_message(subscription, records, stream_arn, shard_id, invokes))
 
-        return deliver(batch, subscription, self._invoke, give_up)
+        fields = window_fields(subscription, stream_arn, shard_id)
+        return deliver(batch, subscription, self._invoke, give_up, fields)
 
 
 def local_services(stack: LocalStack) -> list[Any]:

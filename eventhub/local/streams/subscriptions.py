@@ -9,6 +9,13 @@ from typing import Any
 
 from functions.models.items import AGGREGATOR_STREAM_FILTER, COPIER_STREAM_FILTER, PUBLISHER_STREAM_FILTERS
 
+# The aggregator's mapping as the stack configures it (infra/constants.py; a test compares them):
+# retried until its records leave the stream, with a tumbling window for the shard id.
+# The stack's -1 (until the records expire) paces its retries; here they come at once, so a bound
+# keeps a broken local run from spinning: what still fails goes to the local on-failure queue.
+AGGREGATOR_RETRY_ATTEMPTS = 20
+AGGREGATOR_TUMBLING_WINDOW_SECONDS = 900
+
 COPIER_HANDLER = "functions.handlers.copier.handler"
 AGGREGATOR_HANDLER = "functions.handlers.aggregator.handler"
 PUBLISHER_HANDLER = "functions.handlers.publisher.handler"
@@ -27,6 +34,10 @@ class Subscription:
     report_batch_item_failures: bool = True
     timeout_seconds: float = 900.0
     on_failure_queue: str | None = None
+    tumbling_window_seconds: int | None = None  # set: events carry shardId, window and state
+    # Set: a partial batch waits this long for more records (None here: the stack's 60 s for the
+    # aggregator would leave local aggregates a minute behind; the cost suite sets it).
+    batching_window_seconds: float | None = None
 
 
 def local_subscriptions(*, forwarding: bool = True) -> list[Subscription]:
@@ -54,8 +65,9 @@ def local_subscriptions(*, forwarding: bool = True) -> list[Subscription]:
             handler=AGGREGATOR_HANDLER,
             filters=(AGGREGATOR_STREAM_FILTER,),
             batch_size=100,
-            max_retry_attempts=5,
+            max_retry_attempts=AGGREGATOR_RETRY_ATTEMPTS,
             on_failure_queue="eventhub-aggregator-failures",
+            tumbling_window_seconds=AGGREGATOR_TUMBLING_WINDOW_SECONDS,
         ),
     ]
     return [*consumers, publisher] if forwarding else consumers

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import time
-import uuid
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -14,15 +13,8 @@ from functions import table_schema as schema
 from functions.adapters import dynamodb
 from functions.adapters.event_store.table import WHAT, Table
 from functions.errors import StoreUnavailable
-from functions.models.blob_keys import artifact_source_key, payload_key
-from functions.models.items import (
-    ARTIFACTS_ATTRIBUTE,
-    EVENT_KIND,
-    artifact_from_attr,
-    from_item,
-    is_event_item,
-    to_item,
-)
+from functions.models.blob_keys import payload_key
+from functions.models.items import EVENT_KIND, from_item, is_event_item, to_item
 from functions.models.store import PutOutcome, PutResult
 
 if TYPE_CHECKING:
@@ -35,22 +27,15 @@ class EventItems(Table):
     def put(self, new: NewEvent) -> PutResult:
         """Store an event once. New or duplicate; StoreUnavailable if it is not durable.
 
-        A duplicate changes nothing: what this attempt wrote to the bucket is removed again
-        unless the stored item points at it. Credentialed URLs are kept under keys of this
-        attempt alone (``artifact-sources/{id}/{attempt}/{n}``), written before the item that
-        names them, so the item never points at a URL that is not kept, and no other attempt
-        can replace it. One left by a crash, or by a write whose outcome is unknown, is
-        referenced by nothing or by the item that stored it; the bucket's lifecycle rule
-        expires it either way.
+        The artifacts' credentialed URLs go into the same item (``artifactSources``, never served),
+        so they are stored exactly when the event is: a duplicate changes nothing, and a write
+        that fails or crashes leaves nothing behind. A payload too large for the item is written
+        to the bucket first; a duplicate removes it again unless the stored item points at it.
         """
-        event = self._with_source_keys(new)
+        event = new.event
         payload_text = jsonutil.dumps(event.payload)
-        written = [artifact.source_key for artifact in event.artifacts if artifact.source_key]
         payload_ref = None
         try:
-            for artifact, url in zip(event.artifacts, new.artifact_urls, strict=False):
-                if artifact.source_key:
-                    self.blobs.put(artifact.source_key, url.encode(), "text/plain")
             if len(payload_text.encode()) > self.inline_limit:
                 digest = hashlib.sha256(payload_text.encode()).hexdigest()
                 payload_ref = payload_key(event.tenant_id, event.id, digest)
@@ -60,6 +45,7 @@ class EventItems(Table):
                 payload_text=None if payload_ref else payload_text,
                 payload_ref=payload_ref,
                 expires_at=self._expires_at(),
+                source_urls=new.artifact_urls,
             )
             self.ddb.put_item(
                 TableName=self.table,
@@ -69,7 +55,7 @@ class EventItems(Table):
             )
         except ClientError as error:
             if dynamodb.is_condition_failure(error):
-                self._forget_unreferenced(event.id, [*written, *([payload_ref] if payload_ref else [])])
+                self._forget_unreferenced(event.id, payload_ref)
                 return PutResult(event.id, PutOutcome.DUPLICATE)
             self._forget_payload(payload_ref)
             raise dynamodb.unavailable(WHAT, error) from None
@@ -81,46 +67,24 @@ class EventItems(Table):
             raise
         return PutResult(event.id, PutOutcome.NEW)
 
-    @staticmethod
-    def _with_source_keys(new: NewEvent) -> CanonicalEvent:
-        """The event with each artifact naming the key its URL is kept under, by this attempt."""
-        event = new.event
-        if not new.artifact_urls:
-            return event
-        attempt = uuid.uuid4().hex
-        artifacts = [
-            artifact.model_copy(update={"source_key": artifact_source_key(event.id, index, attempt)})
-            if index < len(new.artifact_urls)
-            else artifact
-            for index, artifact in enumerate(event.artifacts)
-        ]
-        return event.model_copy(update={"artifacts": artifacts})
-
     def _expires_at(self) -> int | None:
         if self.retention_days <= 0:
             return None
         return int(time.time()) + self.retention_days * 86_400
 
     def _forget_payload(self, payload_ref: str | None) -> None:
-        """After a failed write: its payload object goes (a retry writes the same key again).
-        The URLs stay: a write that failed on the way back may have stored an item naming them,
-        and a retry keeps its own under new keys."""
+        """After a failed write: its payload object goes (a retry writes the same key again)."""
         if payload_ref:
             self.blobs.delete(payload_ref)
 
-    def _forget_unreferenced(self, event_id: str, keys: list[str]) -> None:
-        """After a duplicate: remove what this attempt wrote unless the stored item points at
-        it (it may be this very attempt's, if a retried request found its own first write)."""
-        if not keys:
+    def _forget_unreferenced(self, event_id: str, payload_ref: str | None) -> None:
+        """After a duplicate: remove the payload object this attempt wrote unless the stored item
+        points at it (it may be this very attempt's, if a retried request found its own first write)."""
+        if not payload_ref:
             return
-        stored = self._get_item(event_id, ["payloadRef", ARTIFACTS_ATTRIBUTE], consistent=True) or {}
-        kept = {stored.get("payloadRef", {}).get("S")}
-        kept.update(
-            artifact_from_attr(attr).source_key for attr in stored.get(ARTIFACTS_ATTRIBUTE, {}).get("L", [])
-        )
-        for key in keys:
-            if key not in kept:
-                self.blobs.delete(key)
+        stored = self._get_item(event_id, ["payloadRef"], consistent=True) or {}
+        if stored.get("payloadRef", {}).get("S") != payload_ref:
+            self.blobs.delete(payload_ref)
 
     # -- reads -----------------------------------------------------------------------------
 

@@ -42,7 +42,8 @@ def stats_by_actor(start: From = None, to: To = None) -> ActorStatsList:
 
     tenant_id = tenant_of(router.current_event)
     begin, end = half_open(start, to)
-    found = combining.actor_stats(tenant_id, begin, end, counters(), event_index().edge_events)
+    store = counters()
+    found = combining.actor_stats(tenant_id, begin, end, store, store, event_index().edge_events)
     return ActorStatsList(
         actors=[
             ActorStats(

@@ -9,10 +9,21 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from functions.logic.aggregating.counting import event_counts
+from functions.logic.aggregating.counting import actor_counts, event_counts
 from functions.logic.aggregating.ranges import Bucket, RangePlan, day_bounds, plan_over_days, start_of_month
-from functions.models.counting import DAYS, TOTAL, CounterKey, Level, days_key, parse_dimension
-from functions.ports.counters import CounterReader, EdgeReader
+from functions.models.counting import (
+    ACTOR_FAILURES,
+    ACTOR_SUCCESSES,
+    ACTOR_TOTAL,
+    DAYS,
+    TOTAL,
+    Actor,
+    CounterKey,
+    Level,
+    days_key,
+    parse_dimension,
+)
+from functions.ports.counters import ActorReader, CounterReader, EdgeReader
 
 
 def days_with_events(tenant_id: str, counters: CounterReader) -> set[str]:
@@ -24,6 +35,17 @@ def bucket_key(tenant_id: str, bucket: Bucket) -> CounterKey:
     return CounterKey(tenant_id, bucket.level.value, bucket.name)
 
 
+def _plan(tenant_id: str, start: datetime | None, end: datetime | None, counters: CounterReader) -> RangePlan:
+    days = days_with_events(tenant_id, counters)
+    known = day_bounds(days)
+    if known is None:
+        return RangePlan([], [])
+    if start is None and end is None:
+        months = sorted({day[:7] for day in days})
+        return RangePlan([Bucket(Level.MONTH, start_of_month(m)) for m in months], [])
+    return plan_over_days(start or known[0], end or known[1], days)
+
+
 def range_counts(
     tenant_id: str,
     start: datetime | None,
@@ -32,21 +54,36 @@ def range_counts(
     edges: EdgeReader,
 ) -> Counter[str]:
     """Exact counts of a tenant's events with ``start <= occurredAt < end`` (None: unbounded)."""
-    days = days_with_events(tenant_id, counters)
-    known = day_bounds(days)
-    if known is None:
-        return Counter()
-    if start is None and end is None:
-        months = sorted({day[:7] for day in days})
-        plan = RangePlan([Bucket(Level.MONTH, start_of_month(m)) for m in months], [])
-    else:
-        plan = plan_over_days(start or known[0], end or known[1], days)
+    plan = _plan(tenant_id, start, end, counters)
     totals: Counter[str] = Counter()
     for delta in counters.read([bucket_key(tenant_id, b) for b in plan.buckets]).values():
         totals.update(delta.counts)
     for edge_start, edge_end in plan.edges:
         for event in edges(tenant_id, edge_start, edge_end):
             totals.update(event_counts(event))
+    return totals
+
+
+def range_actor_counts(
+    tenant_id: str,
+    start: datetime | None,
+    end: datetime | None,
+    counters: CounterReader,
+    actors: ActorReader,
+    edges: EdgeReader,
+) -> dict[Actor, Counter[str]]:
+    """Exact counts of each actor's events with ``start <= occurredAt < end``: the actor items
+    of the range's buckets (a range read each), plus the raw sub-minute edges."""
+    plan = _plan(tenant_id, start, end, counters)
+    totals: dict[Actor, Counter[str]] = {}
+    for bucket in plan.buckets:
+        for actor, counts in actors.actors(tenant_id, bucket.level, bucket.name).items():
+            totals.setdefault(actor, Counter()).update(counts)
+    for edge_start, edge_end in plan.edges:
+        for event in edges(tenant_id, edge_start, edge_end):
+            found = actor_counts(event)
+            if found is not None:
+                totals.setdefault(found[0], Counter()).update(found[1])
     return totals
 
 
@@ -89,13 +126,17 @@ def aggregate_of(counts: Mapping[str, int]) -> Aggregate:
     )
 
 
-def actor_stats_of(counts: Mapping[str, int]) -> list[ActorStat]:
-    totals = by_prefix(counts, "an")
-    successes = by_prefix(counts, "as")
-    failures = by_prefix(counts, "af")
+def actor_stats_of(counts: Mapping[Actor, Mapping[str, int]]) -> list[ActorStat]:
     stats = [
-        ActorStat(key[0], key[1], total, successes.get(key, 0), failures.get(key, 0))
-        for key, total in totals.items()
+        ActorStat(
+            actor[0],
+            actor[1],
+            int(c.get(ACTOR_TOTAL, 0)),
+            int(c.get(ACTOR_SUCCESSES, 0)),
+            int(c.get(ACTOR_FAILURES, 0)),
+        )
+        for actor, c in counts.items()
+        if c.get(ACTOR_TOTAL, 0)
     ]
     return sorted(stats, key=lambda s: (-s.total, s.actor_type, s.actor_id))
 
@@ -115,6 +156,7 @@ def actor_stats(
     start: datetime | None,
     end: datetime | None,
     counters: CounterReader,
+    actors: ActorReader,
     edges: EdgeReader,
 ) -> list[ActorStat]:
-    return actor_stats_of(range_counts(tenant_id, start, end, counters, edges))
+    return actor_stats_of(range_actor_counts(tenant_id, start, end, counters, actors, edges))

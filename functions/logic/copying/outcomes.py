@@ -1,5 +1,7 @@
-"""Recording each copy's outcome on the event, with its metric and log line; a recorded copy is
-never overwritten.
+"""Recording each copy's outcome on the event, with its metric (and a warning for anything but a
+copy); a recorded copy is never overwritten. A final outcome's write also removes the
+credentialed URL from the item (``Artifact.keeps_source``); a failure a retry may cure, or a
+refusal a corrected allowlist may lift, keeps it.
 """
 
 from __future__ import annotations
@@ -11,15 +13,9 @@ from functions import jsonutil
 from functions.errors import MalformedPayload
 from functions.logic.copying.deps import PAYLOAD_PARSE_LIMIT, ArtifactOutcome, CopyDeps
 from functions.logic.copying.transfer import Copied
-from functions.models.blob_keys import artifact_source_key
 from functions.models.event import Artifact, ArtifactStatus, CanonicalEvent, format_timestamp, utcnow
 from functions.models.store import UNCHANGED
 from functions.observability import logger, metrics
-
-
-def source_key_of(event: CanonicalEvent, index: int, artifact: Artifact) -> str:
-    """Where the artifact's credentialed URL is kept: the key its item names, or the legacy key."""
-    return artifact.source_key or artifact_source_key(event.id, index)
 
 
 def not_after_copied(update: dict[str, Any]) -> Callable[[Artifact], Artifact | None]:
@@ -86,8 +82,16 @@ def payload_of(copied: Copied, deps: CopyDeps) -> tuple[Any, str | None]:
 
 
 def record_copied(
-    event: CanonicalEvent, index: int, artifact: Artifact, copied: Copied, deps: CopyDeps
+    event: CanonicalEvent,
+    index: int,
+    artifact: Artifact,
+    copied: Copied,
+    deps: CopyDeps,
+    *,
+    stash_key: str | None = None,
 ) -> ArtifactOutcome:
+    """Record the copy; the same write removes the credentialed URL from the item. A URL read
+    from the bucket (an event stored before URLs were kept in the item) is deleted there."""
     payload, note = payload_of(copied, deps) if artifact.is_payload else (UNCHANGED, None)
     update = {
         "status": ArtifactStatus.COPIED,
@@ -100,10 +104,13 @@ def record_copied(
         "copied_at": format_timestamp(utcnow()),
     }
     deps.store.update_artifact(event.id, index, not_after_copied(update), payload=payload)
-    deps.blobs.delete(source_key_of(event, index, artifact))  # the credentials are no longer needed
+    if stash_key is not None:
+        deps.blobs.delete(stash_key)  # the credentials are no longer needed
     metrics.add_metric(name="ArtifactCopied", unit="Count", value=1)
     metrics.add_metric(name="ArtifactBytesCopied", unit="Bytes", value=copied.size)
-    logger.info(
+    # The copy is recorded on the event and goes on the bus (artifact.copied): at the stack's log
+    # level no line is written for it, and the invocation's metric document is its one line.
+    logger.debug(
         "artifact copied",
         extra={
             "event_id": event.id,

@@ -8,10 +8,10 @@ from pydantic import BaseModel
 
 from functions.errors import SourceUnavailable, StoreUnavailable, Unresolvable
 from functions.logic.copying.deps import DEFAULT_ARTIFACT_HOSTS, ArtifactOutcome, CopyDeps
-from functions.logic.copying.outcomes import record_copied, record_failure, source_key_of
+from functions.logic.copying.outcomes import record_copied, record_failure
 from functions.logic.copying.transfer import PermanentFailure, SourceExpired, TransientFailure, transfer
 from functions.logic.url_policy import Refused
-from functions.models.blob_keys import artifact_key
+from functions.models.blob_keys import artifact_key, artifact_source_key
 from functions.models.config import Connection
 from functions.models.event import Artifact, ArtifactStatus, CanonicalEvent
 from functions.observability import logger
@@ -29,10 +29,9 @@ class CopyReport(BaseModel):
 
 
 def stream_eligible(artifact: Artifact) -> bool:
-    """What a stream record asks for: pending copies, and failures a retry may cure."""
-    if artifact.status is ArtifactStatus.PENDING:
-        return True
-    return artifact.status is ArtifactStatus.FAILED and bool(artifact.retryable)
+    """What a stream record asks for: pending copies, and failures a retry may cure (the
+    artifacts whose item still keeps their source URL)."""
+    return artifact.needs_source
 
 
 def recopy_eligible(artifact: Artifact) -> bool:
@@ -66,30 +65,50 @@ def artifact_hosts(event: CanonicalEvent, connection: Connection | None) -> tupl
 
 
 def copy_event(event_id: str, deps: CopyDeps, eligible: Callable[[Artifact], bool]) -> CopyReport:
-    event = deps.store.get_without_payload(event_id)
-    if event is None:
+    found = deps.store.get_for_copy(event_id)
+    if found is None:
         logger.warning("artifact copy: event not found", extra={"event_id": event_id})
         return CopyReport(event_id=event_id, found=False)
+    event = found.event
     hosts = artifact_hosts(event, connection_for(event, deps.config))
     outcomes = [
-        copy_one(event, index, artifact, hosts, deps)
+        copy_one(event, index, artifact, found.source_urls.get(index), hosts, deps)
         for index, artifact in enumerate(event.artifacts)
         if eligible(artifact)
     ]
     return CopyReport(event_id=event_id, artifacts=outcomes)
 
 
+def stashed_url(
+    event: CanonicalEvent, index: int, artifact: Artifact, deps: CopyDeps
+) -> tuple[str | None, str]:
+    """(URL or None, key) of an event stored before URLs were kept in the item: its URL was
+    stashed in the bucket, under the key its artifact names or, older still, a fixed one."""
+    key = artifact.source_key or artifact_source_key(event.id, index)
+    stashed = deps.blobs.get_if_exists(key)
+    return (None if stashed is None else stashed.decode("utf-8", "replace").strip()), key
+
+
 def copy_one(
-    event: CanonicalEvent, index: int, artifact: Artifact, hosts: Sequence[str], deps: CopyDeps
+    event: CanonicalEvent,
+    index: int,
+    artifact: Artifact,
+    kept_url: str | None,
+    hosts: Sequence[str],
+    deps: CopyDeps,
 ) -> ArtifactOutcome:
+    """Copy one artifact from ``kept_url`` (the URL its item keeps) or, for an event stored before
+    URLs were kept in the item, from the URL stashed in the bucket."""
     key = artifact_key(event.tenant_id, event.source, event.occurred_at, event.id, artifact.name)
-    stashed = deps.blobs.get_if_exists(source_key_of(event, index, artifact))
-    if stashed is None:
-        reason = "the source URL is no longer kept (the stash expires with the bucket's lifecycle)"
+    url, stash_key = (kept_url, None) if kept_url else stashed_url(event, index, artifact, deps)
+    if url is None:
+        if not artifact.keeps_source:  # a recopy of a final outcome: the URL went with it
+            reason = f"not retried: the source URL was dropped when the copy ended {artifact.status.value}"
+            return ArtifactOutcome(index=index, name=artifact.name, status=artifact.status, reason=reason)
+        reason = "the source URL is no longer kept"
         return record_failure(
             event, index, artifact, ArtifactStatus.FAILED, reason, retryable=False, deps=deps
         )
-    url = stashed.decode("utf-8", "replace").strip()
     attempt = 0
     while True:
         attempt += 1
@@ -112,7 +131,7 @@ def copy_one(
                 extra={"event_id": event.id, "artifact": index, "attempt": attempt, "error": str(error)},
             )
             deps.sleep(deps.retry.delay(attempt))
-    return record_copied(event, index, artifact, copied, deps)
+    return record_copied(event, index, artifact, copied, deps, stash_key=stash_key)
 
 
 def iter_outcomes(report: CopyReport) -> Iterator[str]:

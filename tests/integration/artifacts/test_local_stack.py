@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from pytest_httpserver import HTTPServer
+from werkzeug import Response
 
 from eventhub.local import recopy
 from eventhub.local.signing import sign
@@ -65,6 +66,16 @@ def _wait_for(status: str, store: EventStore, event_id: str, seconds: float = 10
     raise AssertionError(f"artifact still {artifact.status.value} after {seconds}s")
 
 
+def _wait_for_the_on_failure_queue(stack: LocalStack, seconds: float = 60) -> None:
+    """Until the stream has given the copier's record up (its retries done)."""
+    sqs, url = stack.client("sqs"), stack.resources["copier_failures_queue_url"]
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if sqs.receive_message(QueueUrl=url, WaitTimeSeconds=1).get("Messages"):
+            return
+    raise AssertionError(f"no on-failure message after {seconds}s")
+
+
 def test_klavi_event_file_lands_in_the_local_bucket(stack: LocalStack, httpserver: HTTPServer) -> None:
     # Given the local stack, and Klavi's file on a server on 127.0.0.1
     httpserver.expect_request("/klavi/batch-7.json").respond_with_json({"result": "approved"})
@@ -78,17 +89,26 @@ def test_klavi_event_file_lands_in_the_local_bucket(stack: LocalStack, httpserve
     assert json.loads(store.blobs.get(artifact.s3_key)) == {"result": "approved"}
 
 
-def test_make_recopy_retries_an_expired_copy_on_the_running_stack(
+def test_make_recopy_retries_a_failed_copy_on_the_running_stack(
     stack: LocalStack, httpserver: HTTPServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    # Given an event whose copy expired (403)
-    httpserver.expect_oneshot_request("/klavi/late.json").respond_with_data("expired", status=403)
+    # Given an event whose copy failed in a way a retry may cure (the file host answered 503
+    # to every attempt, and to Lambda's retries of the record)
+    down = {"now": True}
+
+    def host(request: Any) -> Response:
+        if down["now"]:
+            return Response("busy", status=503)
+        return Response(b"late but here", status=200)
+
+    httpserver.expect_request("/klavi/late.json").respond_with_handler(host)
     event_id = _deliver_klavi(stack, "evt-local-2", presigned(httpserver.url_for("/klavi/late.json")))
     store = _store(stack)
-    _wait_for("expired", store, event_id)
+    _wait_for_the_on_failure_queue(stack)
+    assert store.get(event_id).artifacts[0].status.value == "failed"
 
-    # When the file is there again and `make recopy EVENT=id` runs
-    httpserver.expect_request("/klavi/late.json").respond_with_data(b"late but here")
+    # When the file host is back and `make recopy EVENT=id` runs
+    down["now"] = False
     code = recopy.main(["--event", event_id, "--port", str(stack.port)])
 
     # Then the artifact is copied and the command says so

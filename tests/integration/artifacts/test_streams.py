@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -311,3 +313,64 @@ def test_a_stopping_dispatcher_delivers_the_batch_under_way_and_reads_no_further
     assert delivered == 4
     assert [len(batch) for batch in function.batches] == [4]
     assert failures == []
+
+
+def test_a_batching_window_holds_a_partial_batch_until_it_fills_or_the_window_ends(
+    aws: dict[str, Any], dispatch: tuple[StreamDispatcher, FakeFunction, list[dict[str, Any]], EventStore]
+) -> None:
+    dispatcher, function, failures, store = dispatch
+    # Given a copier mapping of batches of 4 gathered for up to 0.3 s, and six pending records
+    (copier,) = dispatcher.subscriptions
+    windowed = replace(copier, batching_window_seconds=0.3)
+    dispatcher.subscriptions = [windowed]
+    for n in range(6):
+        _put(store, aws, n, 1)
+    # When the dispatcher polls at once, then again before the window ends
+    first, second = dispatcher.poll(windowed), dispatcher.poll(windowed)
+    # Then only the full batch went; the two others wait
+    assert (first, second) == (4, 0)
+    # When the window has passed
+    time.sleep(0.35)
+    third = dispatcher.poll(windowed)
+    # Then the partial batch goes, every record once, in stream order, with the shard's fields
+    keys = [[r["dynamodb"]["Keys"]["id"]["S"] for r in batch] for batch in function.batches]
+    assert third == 2
+    assert keys == [[f"evt-{n}" for n in range(4)], ["evt-4", "evt-5"]]
+    assert failures == []
+
+
+def test_the_aggregators_events_carry_the_shard_as_a_tumbling_window_gives_it(
+    aws: dict[str, Any],
+) -> None:
+    # Given the local aggregator subscription and an event stored
+    seen: list[dict[str, Any]] = []
+    arn = aws["dynamodb"].describe_table(TableName=aws["table"])["Table"]["LatestStreamArn"]
+    aggregator = next(s for s in local_subscriptions() if s.name == "aggregator")
+    dispatcher = StreamDispatcher([aggregator])
+    dispatcher.attach(aws["dynamodbstreams"], arn, lambda _h, event: seen.append(event), lambda *_: None)
+    _put(EventStore(aws["table"], aws["dynamodb"], BlobStore(aws["bucket"], aws["s3"])), aws, 1, None)
+    # When the dispatcher delivers it
+    dispatcher.poll_once()
+    # Then the event names its shard and window, with an empty state, as Lambda's does
+    (event,) = seen
+    shard = aws["dynamodbstreams"].describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]
+    assert event["shardId"] == shard["ShardId"] and event["eventSourceARN"] == arn
+    assert event["state"] == {} and event["isFinalInvokeForWindow"] is False
+    assert event["window"]["start"] < event["window"]["end"]
+
+
+def test_held_records_can_be_handed_over_before_their_window_ends(
+    aws: dict[str, Any], dispatch: tuple[StreamDispatcher, FakeFunction, list[dict[str, Any]], EventStore]
+) -> None:
+    dispatcher, function, _, store = dispatch
+    # Given a mapping with a minute's window holding two records of a partial batch
+    (copier,) = dispatcher.subscriptions
+    dispatcher.subscriptions = [replace(copier, batching_window_seconds=60.0)]
+    _put(store, aws, 1, 1)
+    _put(store, aws, 2, 1)
+    assert dispatcher.poll_once() == 0
+    # When they are handed over now
+    # Then they go as one batch, once
+    assert dispatcher.deliver_held() == 2
+    assert dispatcher.deliver_held() == 0 and dispatcher.poll_once() == 0
+    assert [[r["dynamodb"]["Keys"]["id"]["S"] for r in b] for b in function.batches] == [["evt-1", "evt-2"]]

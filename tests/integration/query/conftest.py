@@ -20,6 +20,7 @@ from functions.models.event import CanonicalEvent, Channel, NewEvent, event_id_f
 from tests.conftest import LOCAL_CONFIG
 
 ACME_KEY = "dev-key-acme-000000"
+SHARD = "shardId-00000001700000000000-0000test"
 GLOBEX_KEY = "dev-key-globex-00000"
 
 
@@ -117,10 +118,11 @@ class Hub:
         self.deliver(records)
         return records
 
-    def deliver(self, records: list[dict[str, Any]]) -> dict[str, Any]:
+    def deliver(self, records: list[dict[str, Any]], shard_id: str = SHARD) -> dict[str, Any]:
         for start in range(0, len(records), 100):
-            result = aggregator.handler({"Records": records[start : start + 100]}, self.context)
-            assert result == {"batchItemFailures": []}
+            event = {"Records": records[start : start + 100], "shardId": shard_id}
+            result = aggregator.handler(event, self.context)
+            assert result == {"state": {}, "batchItemFailures": []}
         return {"batchItemFailures": []}
 
     def counters(self) -> CounterStore:
@@ -177,9 +179,10 @@ class Hub:
 
 @pytest.fixture(autouse=True)
 def _transactions_at_item_cost() -> None:
-    from eventhub.local.moto_transactions import install
+    from eventhub.local import moto_speedups, moto_transactions
 
-    install()
+    moto_transactions.install()
+    moto_speedups.install()
 
 
 @pytest.fixture

@@ -86,9 +86,9 @@ def hmac_headers(body: bytes, secret: str = HMAC_SECRET, timestamp: int = NOW_TS
     """HMAC_SETTINGS's signature, as Slack documents its own: v0= hex(HMAC-SHA256("v0:ts:body"))."""
     digest = hmac.new(secret.encode(), f"v0:{timestamp}:".encode() + body, hashlib.sha256).hexdigest()
     return {
-        "X-Test-Signature": f"v0={digest}",
-        "X-Test-Timestamp": str(timestamp),
-        "X-Test-Event": "thing.done",
+        "x-test-signature": f"v0={digest}",
+        "x-test-timestamp": str(timestamp),
+        "x-test-event": "thing.done",
     }
 
 
