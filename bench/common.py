@@ -52,7 +52,7 @@ Benchmark = Callable[[bool], list[Metric]]
 
 @contextlib.contextmanager
 def moto_server(env: dict[str, str] | None = None) -> Iterator[str]:
-    """A moto server in a process of its own (with the local runtime's item-cost transactions);
+    """A moto server in a process of its own (with the local runtime's speed-ups);
     yields its endpoint URL and stops it, killing it if it does not stop in time."""
     port = free_port()
     process = subprocess.Popen(

@@ -1,4 +1,4 @@
-"""A standalone moto server with the local runtime's item-cost transactions.
+"""A standalone moto server with the local runtime's speed-ups (eventhub/local/moto_speedups.py).
 
     python -m eventhub.local.moto_server -H 127.0.0.1 -p 5000
 
@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import sys
 
-from eventhub.local import moto_speedups, moto_transactions
+from eventhub.local import moto_speedups
 
 
 def main(argv: list[str] | None = None) -> None:
     from moto.server import main as moto_main
 
-    moto_transactions.install()
     moto_speedups.install()
     moto_main(argv if argv is not None else sys.argv[1:])
 

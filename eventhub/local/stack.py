@@ -179,10 +179,9 @@ class LocalStack:
             return
         from moto.server import ThreadedMotoServer
 
-        from eventhub.local import moto_speedups, moto_transactions
+        from eventhub.local import moto_speedups
 
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
-        moto_transactions.install()  # transactions at the cost of their items, not of the table
         moto_speedups.install()  # simple updates without moto's ten walks of the expression
         self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         self._moto.start()

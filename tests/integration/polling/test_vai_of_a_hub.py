@@ -38,9 +38,8 @@ class HubApi(FakeProvider):
 
 @pytest.fixture
 def upstream(lambda_env: dict[str, Any], lambda_context: Any) -> Iterator[Hub]:
-    from eventhub.local import moto_speedups, moto_transactions
+    from eventhub.local import moto_speedups
 
-    moto_transactions.install()
     moto_speedups.install()
     yield Hub(lambda_env, factory.event_store(), StreamTap(lambda_env), lambda_context)
 

@@ -178,10 +178,9 @@ class Hub:
 
 
 @pytest.fixture(autouse=True)
-def _transactions_at_item_cost() -> None:
-    from eventhub.local import moto_speedups, moto_transactions
+def _moto_speedups() -> None:
+    from eventhub.local import moto_speedups
 
-    moto_transactions.install()
     moto_speedups.install()
 
 
