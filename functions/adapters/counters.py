@@ -8,7 +8,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, TypeVar
 
 from functions import table_schema as schema
 from functions.adapters import dynamodb
@@ -40,8 +40,9 @@ from functions.models.counting import DAYS, Actor, Contribution, Counted, Counte
 from functions.models.items import EVENT_KIND
 
 _ATTEMPTS = 5
+_T = TypeVar("_T")
 WHAT = "counters"
-# Counter writes of one batch in flight at once.
+# Counter writes of one batch, or actor reads of one range, in flight at once.
 WORKERS = int(__import__("os").environ.get("EVENTHUB_COUNTER_WORKERS", "8"))
 
 
@@ -109,16 +110,17 @@ class CounterStore:
 
     def add_once(self, shard_id: str, contributions: Mapping[CounterKey, Sequence[Contribution]]) -> None:
         watermark = watermark_attribute(shard_id)
-        work = sorted(contributions.items())
-        if len(work) <= 1 or self.workers <= 1:
-            for key, parts in work:
-                self._add_once(key, parts, watermark)
-            return
         # One write per counter, independent of each other: in parallel, as a batch of 100
         # events touches a few hundred counters.
-        with ThreadPoolExecutor(max_workers=min(self.workers, len(work))) as pool:
-            for future in [pool.submit(self._add_once, key, parts, watermark) for key, parts in work]:
-                future.result()
+        self._each(lambda item: self._add_once(item[0], item[1], watermark), sorted(contributions.items()))
+
+    def _each(self, work: Callable[[Any], _T], items: Sequence[Any]) -> list[_T]:
+        """``work`` of every item, up to ``workers`` at once; the results in the items' order, the
+        first failure raised."""
+        if len(items) <= 1 or self.workers <= 1:
+            return [work(item) for item in items]
+        with ThreadPoolExecutor(max_workers=min(self.workers, len(items))) as pool:
+            return list(pool.map(work, items))
 
     def _add_once(self, key: CounterKey, parts: Sequence[Contribution], watermark: str) -> None:
         def adding(some: Sequence[Contribution], **condition: str | None) -> dict[str, Any]:
@@ -179,7 +181,16 @@ class CounterStore:
                 found[by_id[item[schema.PARTITION_KEY]["S"]]] = delta_from_item(item)
         return found
 
-    def actors(self, tenant_id: str, level: Level, bucket: str) -> dict[Actor, Counter[str]]:
+    def actors(self, tenant_id: str, buckets: Sequence[tuple[Level, str]]) -> dict[Actor, Counter[str]]:
+        # A Query per bucket (thirty days are ~100 buckets): in parallel, so a range costs a few
+        # round trips rather than one per bucket.
+        totals: dict[Actor, Counter[str]] = {}
+        for found in self._each(lambda bucket: self._bucket_actors(tenant_id, *bucket), buckets):
+            for actor, counts in found.items():
+                totals.setdefault(actor, Counter()).update(counts)
+        return totals
+
+    def _bucket_actors(self, tenant_id: str, level: Level, bucket: str) -> dict[Actor, Counter[str]]:
         found: dict[Actor, Counter[str]] = {}
         params: dict[str, Any] = {
             "TableName": self.table,

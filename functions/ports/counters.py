@@ -37,8 +37,9 @@ class CounterReader(Protocol):
 
 
 class ActorReader(Protocol):
-    def actors(self, tenant_id: str, level: Level, bucket: str) -> dict[Actor, Counter[str]]:
-        """Every actor counted in one time bucket of a tenant, with its counts (a range read)."""
+    def actors(self, tenant_id: str, buckets: Sequence[tuple[Level, str]]) -> dict[Actor, Counter[str]]:
+        """Every actor counted in these time buckets of a tenant, with its counts summed over
+        them (a range read per bucket)."""
         ...
 
 

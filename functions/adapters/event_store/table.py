@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from functions import table_schema as schema
@@ -20,11 +21,13 @@ class ReadMeter:
         self.items = 0
         self.calls: list[str] = []
         self.by_operation: dict[str, int] = {}
+        self._lock = threading.Lock()  # reads of one request may run on several threads
 
     def add(self, operation: str, items: int) -> None:
-        self.items += items
-        self.calls.append(operation)
-        self.by_operation[operation] = self.by_operation.get(operation, 0) + items
+        with self._lock:
+            self.items += items
+            self.calls.append(operation)
+            self.by_operation[operation] = self.by_operation.get(operation, 0) + items
 
     def reset(self) -> None:
         self.items = 0

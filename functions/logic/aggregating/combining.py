@@ -75,10 +75,7 @@ def range_actor_counts(
     """Exact counts of each actor's events with ``start <= occurredAt < end``: the actor items
     of the range's buckets (a range read each), plus the raw sub-minute edges."""
     plan = _plan(tenant_id, start, end, counters)
-    totals: dict[Actor, Counter[str]] = {}
-    for bucket in plan.buckets:
-        for actor, counts in actors.actors(tenant_id, bucket.level, bucket.name).items():
-            totals.setdefault(actor, Counter()).update(counts)
+    totals = actors.actors(tenant_id, [(bucket.level, bucket.name) for bucket in plan.buckets])
     for edge_start, edge_end in plan.edges:
         for event in edges(tenant_id, edge_start, edge_end):
             found = actor_counts(event)

@@ -11,10 +11,13 @@ import json
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 
-from functions.adapters.counter_items import counted_from_item, counter_id
+from botocore.exceptions import ClientError
+
+from functions import table_schema as schema
+from functions.adapters.counter_items import actor_bucket_value, counted_from_item, counter_id
 from functions.adapters.counters import CounterStore
 from functions.logic.aggregating.rebuild import rebuild_counters
-from functions.models.counting import Counted, CounterKey, Delta, Level
+from functions.models.counting import Counted, CounterKey, Delta, Level, bucket_name
 from functions.models.event import CanonicalEvent, format_timestamp
 from functions.models.items import to_item
 from tests.integration.query.conftest import Hub, make_event
@@ -123,3 +126,32 @@ def test_ten_thousand_actors_in_one_month_are_counted_exactly(hub: Hub) -> None:
     assert _check_stats(hub, events + later, WHOLE_MONTH, days) == 10_050
     # And the month's own counter item did not grow with the number of actors: far below 400 KB
     assert max(_bucket_item_sizes(hub, *_month_and_first_day())) < 2_000
+
+
+def test_a_bucket_whose_actors_cannot_be_read_fails_the_whole_answer(hub: Hub) -> None:
+    # Given 300 events in two hours of March counted, and DynamoDB throttling the range read of
+    # one of the hour buckets a range over them reads (the buckets' reads run side by side)
+    events = _events(300, spread_minutes=0.4)
+    hub.deliver([hub.tap.record(item) for item in _store(hub, events)])
+    throttled = actor_bucket_value("acme", Level.HOUR, bucket_name(Level.HOUR, MONTH + timedelta(hours=1)))
+
+    def throttle(params: dict, **_: object) -> None:
+        bucket = params.get("ExpressionAttributeValues", {}).get(":bucket", {}).get("S")
+        if params.get("IndexName") == schema.ACTOR_INDEX.name and bucket == throttled:
+            raise ClientError(
+                {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow down"}}, "Query"
+            )
+
+    ddb = hub.store.ddb
+    ddb.meta.events.register("before-parameter-build.dynamodb.Query", throttle)
+    try:
+        # When /stats/by-actor is asked for the two hours
+        params = {"from": format_timestamp(MONTH), "to": format_timestamp(MONTH + timedelta(hours=2))}
+        status, body = hub.get("/api/v1/events/stats/by-actor", params)
+    finally:
+        ddb.meta.events.unregister("before-parameter-build.dynamodb.Query", throttle)
+    # Then it answers 503, with no partial list of actors
+    assert status == 503
+    assert "actors" not in body
+    # And, the throttling over, the same request lists the range's actors exactly
+    assert _check_stats(hub, events, (MONTH, MONTH + timedelta(hours=2))) > 200
