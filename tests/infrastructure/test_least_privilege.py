@@ -62,11 +62,6 @@ def policy_document(statements: list[dict[str, Any]], without: str | None = None
         found = statement["Action"]
         actions.update([found] if isinstance(found, str) else found)
     actions.discard(without)
-    # AWS authorizes each item of TransactWriteItems as its own action (PutItem, UpdateItem,
-    # ConditionCheckItem); moto authorizes the call itself. ConditionCheckItem exists only inside
-    # transactions, so a role holding it (and all three) is one that may write transactions.
-    if {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem"} <= actions:
-        actions.add("dynamodb:TransactWriteItems")
     return {
         "Version": "2012-10-17",
         "Statement": [{"Effect": "Allow", "Action": sorted(actions), "Resource": "*"}],
