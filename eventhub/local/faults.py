@@ -14,7 +14,9 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-WRITE_OPERATIONS = frozenset({"PutItem", "TransactWriteItems"})
+# The functions' item writes: events, checkpoints and leases (PutItem); copy outcomes and the
+# aggregator's counters (UpdateItem).
+WRITE_OPERATIONS = frozenset({"PutItem", "UpdateItem"})
 THROTTLED = "ProvisionedThroughputExceededException"
 
 

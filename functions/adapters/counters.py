@@ -132,9 +132,16 @@ class CounterStore:
         ordered = sorted(parts, key=lambda part: part.position)
         # First path: nothing of this batch reached the counter yet (a record's first delivery).
         request = adding(ordered, first=ordered[0].position)
+        failure: StoreUnavailable | None = None
         for _ in dynamodb.Backoff(attempts=_ATTEMPTS, base_seconds=0.05, sleep=self._sleep):
             try:
                 answer = dynamodb.conditional(WHAT, self.ddb.update_item, **request)
+            except StoreUnavailable as error:
+                # Still throttled after botocore's own retries: this counter tries again before
+                # the batch fails, since a failed batch is retried whole and every one of its
+                # counters (hundreds) is written again, each one that throttles failing it anew.
+                failure = error
+                continue
             except dynamodb.ConditionFailed:
                 # Some of these records were added before: read how far, add only what is above.
                 item = self._read_item(counter_id(key))
@@ -147,7 +154,7 @@ class CounterStore:
                 continue
             self._prune(answer.get("Attributes") or {})
             return
-        raise dynamodb.unavailable(WHAT, "the counter kept changing under its watermark")
+        raise failure or dynamodb.unavailable(WHAT, "the counter kept changing under its watermark")
 
     def _prune(self, item: Mapping[str, Any]) -> None:
         stale = stale_watermarks(item, self._clock())

@@ -2,10 +2,10 @@
 
 Transient errors of a single call (throttling, 5xx, dropped connections) are retried by botocore
 itself: the functions' clients use its ``standard`` retry mode (``factory.client``), which backs
-off with jitter on exactly those errors, so no adapter loops over them again. What botocore cannot
-retry is what a *successful* answer leaves undone, the UnprocessedKeys of a BatchGetItem and the
-UnprocessedItems of a BatchWriteItem, and a transaction cancelled because another one was writing
-the same item. Those go through ``Backoff``.
+off with jitter on exactly those errors. What botocore cannot retry is what a *successful* answer
+leaves undone, the UnprocessedKeys of a BatchGetItem and the UnprocessedItems of a BatchWriteItem.
+Those go through ``Backoff``; so does a counter write (``CounterStore``), where one write that
+fails makes its whole batch, hundreds of writes, run again.
 """
 
 from __future__ import annotations
