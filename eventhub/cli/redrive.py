@@ -4,6 +4,7 @@ once what it stands for went through (locally, or on a deployed stack with its s
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -32,10 +33,11 @@ def redrive_all(stack: Any) -> tuple[list[str], int]:
     for subscription in local_subscriptions():
         if subscription.on_failure_queue is None:
             continue
-        redriven, records, kept = redrive_stream_failures(stack, subscription)
+        rebuild = counter_rebuild(stack.client("dynamodb"), stack.resources["table"])
+        redriven, records, kept = redrive_stream_failures(stack, subscription, rebuild=rebuild)
         lines.append(
             f"{names.get(subscription.name, subscription.name)}: {redriven} batch(es) of {records} record(s) "
-            f"redriven, {kept} left in {subscription.on_failure_queue}"
+            f"{_done(subscription)}, {kept} left in {subscription.on_failure_queue}"
         )
         left += kept
     return lines, left
@@ -78,10 +80,13 @@ def redrive_deployed(deployed: Any, config_path: Path) -> tuple[list[str], int]:
             if FAILURE_QUEUE_OUTPUTS[subscription.name] not in deployed.outputs:
                 continue  # a stack without that consumer (forwarding turned off)
             url = deployed.output(FAILURE_QUEUE_OUTPUTS[subscription.name])
-            redriven, records, kept = redrive_stream_failures(deployed, subscription, url=url)
+            rebuild = counter_rebuild(deployed.client("dynamodb"), deployed.output("TableName"))
+            redriven, records, kept = redrive_stream_failures(
+                deployed, subscription, url=url, rebuild=rebuild
+            )
             lines.append(
-                f"{names[subscription.name]}: {redriven} batch(es) of {records} record(s) redriven, "
-                f"{kept} left in the queue"
+                f"{names[subscription.name]}: {redriven} batch(es) of {records} record(s) "
+                f"{_done(subscription)}, {kept} left in the queue"
             )
             left += kept
         polls, kept = redrive_failed_polls(deployed)
@@ -124,11 +129,41 @@ def redrive_failed_polls(deployed: Any) -> tuple[int, int]:
     return done, len(kept)
 
 
-def redrive_stream_failures(stack: Any, subscription: Any, *, url: str | None = None) -> tuple[int, int, int]:
+def _done(subscription: Any) -> str:
+    from eventhub.local.streams.subscriptions import AGGREGATOR_HANDLER
+
+    return "recounted" if subscription.handler == AGGREGATOR_HANDLER else "redriven"
+
+
+def counter_rebuild(dynamodb: Any, table: str) -> Callable[[str | None], None]:
+    """Rebuilds one tenant's counters (None: every tenant's) in ``table``."""
+
+    def rebuild(tenant: str | None) -> None:
+        from eventhub.local.rebuild_counters import rebuild as rebuild_table
+
+        rebuild_table(dynamodb, table, tenant)
+
+    return rebuild
+
+
+def redrive_stream_failures(
+    stack: Any,
+    subscription: Any,
+    *,
+    url: str | None = None,
+    rebuild: Callable[[str | None], None] | None = None,
+) -> tuple[int, int, int]:
     """Lambda's on-failure messages of one stream consumer (the queue at ``url``, or the local
     queue of the subscription): read the batch's records back from the stream and hand them over
-    again. A message goes only once its records went through."""
+    again. A message goes only once its records went through.
+
+    The aggregator's failed batches are not handed to the aggregator again: later batches of
+    their shard have moved the watermarks of the counters they share, so the records would be
+    taken for counted. ``rebuild`` recounts the tenants of their events instead (every tenant
+    when a batch's records have left the stream), and then their messages go."""
     from botocore.exceptions import ClientError
+
+    from eventhub.local.streams.subscriptions import AGGREGATOR_HANDLER
 
     sqs = stack.client("sqs")
     if url is None:
@@ -139,6 +174,8 @@ def redrive_stream_failures(stack: Any, subscription: Any, *, url: str | None = 
     streams = stack.client("dynamodbstreams")
     redriven = records_total = 0
     kept: list[str] = []
+    tenants: set[str | None] = set()
+    to_rebuild: list[str] = []
     while True:
         answer = sqs.receive_message(
             QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0, VisibilityTimeout=60
@@ -149,15 +186,40 @@ def redrive_stream_failures(stack: Any, subscription: Any, *, url: str | None = 
         for message in messages:
             info = json.loads(message["Body"]).get("DDBStreamBatchInfo") or {}
             records = stream_records(streams, info)
+            if subscription.handler == AGGREGATOR_HANDLER and rebuild is not None:
+                tenants.update(_tenants_of(records) if records else {None})
+                to_rebuild.append(message["ReceiptHandle"])
+                records_total += len(records)
+                continue
             if records and handed_over(stack, subscription, records, info["streamArn"], info.get("shardId")):
                 sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
                 redriven += 1
                 records_total += len(records)
             else:
                 kept.append(message["ReceiptHandle"])
+    if to_rebuild and rebuild is not None:
+        try:
+            for tenant in [None] if None in tenants else sorted(t for t in tenants if t is not None):
+                rebuild(tenant)
+        except Exception:  # the rebuild failed: the messages stay for a later replay
+            kept += to_rebuild
+        else:
+            for handle in to_rebuild:
+                sqs.delete_message(QueueUrl=url, ReceiptHandle=handle)
+            redriven += len(to_rebuild)
     for handle in kept:  # visible again for the next replay
         sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=handle, VisibilityTimeout=0)
     return redriven, records_total, len(kept)
+
+
+def _tenants_of(records: list[dict[str, Any]]) -> set[str | None]:
+    """The tenants of a batch's events (None for a record that names none: every tenant)."""
+    return {
+        str(r["dynamodb"]["NewImage"]["tenantId"]["S"])
+        if "tenantId" in r.get("dynamodb", {}).get("NewImage", {})
+        else None
+        for r in records
+    }
 
 
 def stream_records(streams: Any, info: dict[str, Any]) -> list[dict[str, Any]]:
@@ -192,13 +254,12 @@ def handed_over(
     stack: Any, subscription: Any, records: list[dict[str, Any]], stream_arn: str, shard_id: str | None = None
 ) -> bool:
     """Redrive one failed batch. Copies: the copier's recopy action for each event of the batch.
-    Counts and publications: the aggregator or the publisher again with the same records and
-    their shard (the aggregator adds only what each counter has not counted of that shard; the
-    publisher puts at least once)."""
+    Publications: the publisher again with the same records (it puts at least once). Counts are
+    rebuilt instead (``redrive_stream_failures``)."""
     from eventhub.local.streams.delivery import window_fields
     from eventhub.local.streams.filters import admitted
     from eventhub.local.streams.reader import lambda_record
-    from eventhub.local.streams.subscriptions import AGGREGATOR_HANDLER, COPIER_HANDLER, PUBLISHER_HANDLER
+    from eventhub.local.streams.subscriptions import COPIER_HANDLER, PUBLISHER_HANDLER
 
     batch = [r for r in (lambda_record(raw, stream_arn) for raw in records) if admitted(subscription, r)]
     try:
@@ -211,7 +272,7 @@ def handed_over(
                 ):
                     return False
             return True
-        if subscription.handler in (AGGREGATOR_HANDLER, PUBLISHER_HANDLER):
+        if subscription.handler == PUBLISHER_HANDLER:
             fields = window_fields(subscription, stream_arn, shard_id) if shard_id else {}
             for first in range(0, len(batch), subscription.batch_size):
                 chunk = batch[first : first + subscription.batch_size]

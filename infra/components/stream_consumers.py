@@ -1,8 +1,11 @@
 """Lambda consumers of the events table's stream: the artifact copier, the aggregator and the
 publisher (forwarding to the hub's EventBridge bus).
 
-Both report batch item failures, bisect a failing batch, retry a bounded number of times and
-then send the failed records' coordinates to an SQS on-failure destination. Event filters keep
+Each reports batch item failures and sends the coordinates of the records it gives up to an
+SQS on-failure destination. The copier and the publisher bisect a batch whose invocation failed
+and retry a bounded number of times; the aggregator retries its batches whole until their records
+leave the stream, in order, as its counters' watermarks need (a bisected batch's halves could
+reach a counter out of order). Event filters keep
 each function's invocations to the records it acts on.
 """
 
@@ -43,6 +46,7 @@ def _consume_stream(
     max_record_age: Duration,
     batching_window: Duration | None = None,
     tumbling_window: Duration | None = None,
+    bisect: bool = True,
 ) -> sources.DynamoEventSource:
     source = sources.DynamoEventSource(
         table,
@@ -50,7 +54,7 @@ def _consume_stream(
         batch_size=batch_size,
         max_batching_window=batching_window,
         tumbling_window=tumbling_window,
-        bisect_batch_on_error=True,
+        bisect_batch_on_error=bisect,
         report_batch_item_failures=True,
         retry_attempts=retry_attempts,
         max_record_age=max_record_age,
@@ -112,6 +116,7 @@ class Aggregator(Construct):
             max_record_age=c.AGGREGATOR_MAX_RECORD_AGE,
             batching_window=c.AGGREGATOR_BATCHING_WINDOW,
             tumbling_window=c.AGGREGATOR_TUMBLING_WINDOW,
+            bisect=False,
         )
 
 

@@ -68,6 +68,7 @@ def local_subscriptions(*, forwarding: bool = True) -> list[Subscription]:
             max_retry_attempts=AGGREGATOR_RETRY_ATTEMPTS,
             on_failure_queue="eventhub-aggregator-failures",
             tumbling_window_seconds=AGGREGATOR_TUMBLING_WINDOW_SECONDS,
+            bisect_on_error=False,  # in order, as the counters' watermarks need
         ),
     ]
     return [*consumers, publisher] if forwarding else consumers

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from eventhub.local.streams.delivery import deliver
-from eventhub.local.streams.subscriptions import Subscription
+from eventhub.local.streams.subscriptions import local_subscriptions
 from functions.adapters import factory
 from functions.adapters.counters import CounterStore
 from functions.errors import StoreUnavailable
@@ -131,7 +131,7 @@ def test_another_shards_records_are_not_mistaken_for_counted_ones(hub: Hub) -> N
     assert _total(hub) == 40
 
 
-def test_a_batch_bisected_after_a_function_error_counts_once(
+def test_a_batch_retried_whole_after_a_function_error_counts_once(
     hub: Hub, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given 64 events and an aggregator that crashes once after writing its counters
@@ -147,17 +147,19 @@ def test_a_batch_bisected_after_a_function_error_counts_once(
             raise RuntimeError("function crashed after its writes")
 
     monkeypatch.setattr(CounterStore, "add_once", crash_after_writing)
-    # When the local event source delivers the batch with Lambda's bisect-on-error
+    # When the local event source delivers the batch as the stack's mapping does (no bisecting:
+    # the batch is retried whole, its records in order)
+    subscription = next(s for s in local_subscriptions() if s.name == "aggregator")
+    assert subscription.bisect_on_error is False
     report = deliver(
         records,
-        Subscription(name="aggregator", handler="aggregator", batch_size=100, bisect_on_error=True),
+        subscription,
         lambda _handler, event: aggregator.handler(event, hub.context),
         lambda records, invokes: pytest.fail("records given up"),
         {"shardId": SHARD},
     )
-    # Then the batch was split and retried, and each event counted once
-    assert [i.outcome for i in report.invocations][0] == "error"
-    assert len(report.invocations) >= 3
+    # Then the batch was retried whole once, and each event counted once
+    assert [(i.outcome, len(i.sequences)) for i in report.invocations] == [("error", 64), ("ok", 64)]
     assert _total(hub) == 64
 
 
