@@ -43,8 +43,11 @@ class StreamDispatcher:
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._locks = {s.name: threading.Lock() for s in self.subscriptions}
-        # Records read but held for a batching window: (subscription, shard) -> (since, records).
-        self._held: dict[tuple[str, str], tuple[float, list[dict[str, Any]]]] = {}
+        # Records read but held for a batching window, per subscription (each touched only under
+        # its subscription's lock): shard -> (since, records).
+        self._held: dict[str, dict[str, tuple[float, list[dict[str, Any]]]]] = {
+            s.name: {} for s in self.subscriptions
+        }
 
     def attach(self, streams: Any, stream_arn: str, invoke: Invoke, send_failure: SendFailure) -> None:
         """Wire to a stream and a function runtime (``start`` does this from a LocalStack)."""
@@ -140,14 +143,13 @@ class StreamDispatcher:
             with self._locks[subscription.name]:
                 stream_arn = self.readers[subscription.name].stream_arn
                 for shard_id in self._waiting(subscription):
-                    _, held = self._held.pop((subscription.name, shard_id))
+                    _, held = self._held[subscription.name].pop(shard_id)
                     self._deliver(subscription, held, stream_arn, shard_id)
                     delivered += len(held)
         return delivered
 
     def _waiting(self, subscription: Subscription) -> list[str]:
-        held = self._held.items()
-        return [shard for (name, shard), (_, records) in held if name == subscription.name and records]
+        return [shard for shard, (_, records) in self._held[subscription.name].items() if records]
 
     def _batches(
         self, subscription: Subscription, shard_id: str, wanted: list[dict[str, Any]]
@@ -157,7 +159,7 @@ class StreamDispatcher:
         size, window = subscription.batch_size, subscription.batching_window_seconds
         if not window:
             return [wanted[start : start + size] for start in range(0, len(wanted), size)]
-        since, held = self._held.get((subscription.name, shard_id), (time.monotonic(), []))
+        since, held = self._held[subscription.name].get(shard_id, (time.monotonic(), []))
         held = held + wanted
         batches = []
         while len(held) >= size:
@@ -167,7 +169,7 @@ class StreamDispatcher:
         if held and time.monotonic() - since >= window:
             batches.append(held)
             held = []
-        self._held[(subscription.name, shard_id)] = (since if held else time.monotonic(), held)
+        self._held[subscription.name][shard_id] = (since if held else time.monotonic(), held)
         return batches
 
     def _deliver(
