@@ -3,7 +3,7 @@
 Connections and API keys are not here: the functions read them from the registry table by key
 (``adapters.registry``), so the environment stays the same size whatever the registry holds.
 
-A frozen dataclass checked by hand, not a pydantic model: nine values need no schema, and a
+A frozen dataclass checked by hand, not a pydantic model: ten values need no schema, and a
 function whose path has no other pydantic model (the aggregator) would otherwise import pydantic
 for these alone, about a third of a bare boto3 cold start (docs/performance.md, "Cold start").
 """
@@ -36,6 +36,8 @@ class Settings:
     max_artifact_bytes: int = 5 * 1024**3
     # Local runs only: the provider fakes serve files on 127.0.0.1 (the stack refuses it).
     allow_loopback_artifacts: bool = False
+    # Counter writes of one aggregator batch, or actor reads of one stats range, in flight at once.
+    counter_workers: int = 8
 
     def __post_init__(self) -> None:
         missing = [variable for name, variable in _REQUIRED.items() if not getattr(self, name)]
@@ -45,6 +47,8 @@ class Settings:
             raise ValueError("REGISTRY_CACHE_SECONDS must be >= 0")
         if self.max_artifact_bytes < 1:
             raise ValueError("MAX_ARTIFACT_BYTES must be >= 1")
+        if self.counter_workers < 1:
+            raise ValueError("EVENTHUB_COUNTER_WORKERS must be >= 1")
 
 
 @lru_cache(maxsize=1)
@@ -59,4 +63,5 @@ def settings() -> Settings:
         retention_days=int(os.environ.get("RETENTION_DAYS", "0") or 0),
         max_artifact_bytes=int(os.environ.get("MAX_ARTIFACT_BYTES") or 5 * 1024**3),
         allow_loopback_artifacts=os.environ.get("ALLOW_LOOPBACK_ARTIFACTS", "") == "true",
+        counter_workers=int(os.environ.get("EVENTHUB_COUNTER_WORKERS") or 8),
     )

@@ -42,8 +42,9 @@ from functions.models.items import EVENT_KIND
 _ATTEMPTS = 5
 _T = TypeVar("_T")
 WHAT = "counters"
-# Counter writes of one batch, or actor reads of one range, in flight at once.
-WORKERS = int(__import__("os").environ.get("EVENTHUB_COUNTER_WORKERS", "8"))
+# Counter writes of one batch, or actor reads of one range, in flight at once (the functions take
+# theirs from the settings: ``factory.counter_store``).
+WORKERS = 8
 
 
 def _merged(parts: Sequence[Contribution]) -> Delta:

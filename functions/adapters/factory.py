@@ -14,6 +14,7 @@ from functions.settings import settings
 
 if TYPE_CHECKING:
     from functions.adapters.blob_store import BlobStore
+    from functions.adapters.counters import CounterStore
     from functions.adapters.event_bus import EventBridgeBus
     from functions.adapters.event_store import EventStore
     from functions.adapters.registry.cached import CachedRegistry, CopyView
@@ -94,8 +95,25 @@ def secret_resolver() -> SecretResolver:
     return SecretResolver()
 
 
+@lru_cache(maxsize=1)
+def counter_store() -> CounterStore:
+    from functions.adapters.counters import CounterStore
+
+    return CounterStore(event_store(), workers=settings().counter_workers)
+
+
 def reset() -> None:
     """Forget every cached adapter (tests and the local runtime switch environments)."""
-    for factory in (client, registry, copy_settings, blob_store, event_store, event_bus, secret_resolver):
+    factories = (
+        client,
+        registry,
+        copy_settings,
+        blob_store,
+        event_store,
+        counter_store,
+        event_bus,
+        secret_resolver,
+    )
+    for factory in factories:
         factory.cache_clear()
     settings.cache_clear()

@@ -16,7 +16,6 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from functions.adapters import factory
 from functions.adapters.counter_items import counted_from_item
-from functions.adapters.counters import CounterStore
 from functions.logic.aggregating.counting import StreamEntry, count_stream_batch
 from functions.observability import logger, metrics, tracer
 
@@ -42,7 +41,7 @@ def handler(event: dict, context: LambdaContext) -> dict:
         shard_id = event.get("shardId")
         if not shard_id:
             raise MissingShard("no shardId in the event: the stream mapping needs a tumbling window")
-        failed = count_stream_batch(entries, shard_id, CounterStore(factory.event_store()))
+        failed = count_stream_batch(entries, shard_id, factory.counter_store())
     if failed:
         logger.warning("counting stopped; the batch is retried", extra={"sequence": failed})
     metrics.add_metric(name="AggregatorEventRecords", unit="Count", value=events)

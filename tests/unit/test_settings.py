@@ -20,7 +20,13 @@ def _fresh() -> Iterator[None]:
 
 def test_the_environment_is_read_with_its_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
     # Given only the required variables
-    for name in ("SPILL_QUEUE_URL", "EVENT_BUS_NAME", "RETENTION_DAYS", "MAX_ARTIFACT_BYTES"):
+    for name in (
+        "SPILL_QUEUE_URL",
+        "EVENT_BUS_NAME",
+        "RETENTION_DAYS",
+        "MAX_ARTIFACT_BYTES",
+        "EVENTHUB_COUNTER_WORKERS",
+    ):
         monkeypatch.delenv(name, raising=False)
     for name, value in ENVIRONMENT.items():
         monkeypatch.setenv(name, value)
@@ -32,6 +38,7 @@ def test_the_environment_is_read_with_its_defaults(monkeypatch: pytest.MonkeyPat
     assert found.registry_cache_seconds == 5.0
     assert found.spill_queue_url is None and found.event_bus_name == "" and found.retention_days == 0
     assert found.max_artifact_bytes == 5 * 1024**3 and found.allow_loopback_artifacts is False
+    assert found.counter_workers == 8
 
 
 def test_a_missing_table_name_is_refused_by_its_variable(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -49,6 +56,7 @@ def test_a_missing_table_name_is_refused_by_its_variable(monkeypatch: pytest.Mon
     [
         ({"registry_cache_seconds": -1.0}, "REGISTRY_CACHE_SECONDS"),
         ({"max_artifact_bytes": 0}, "MAX_ARTIFACT_BYTES"),
+        ({"counter_workers": 0}, "EVENTHUB_COUNTER_WORKERS"),
     ],
 )
 def test_out_of_range_limits_are_refused(change: dict[str, float], message: str) -> None:

@@ -39,9 +39,7 @@ def event_index() -> "EventIndex":
 
 
 def counters() -> "CounterStore":
-    from functions.adapters.counters import CounterStore
-
-    return CounterStore(factory.event_store())
+    return factory.counter_store()
 
 
 def event_list(page: EventPage) -> EventList:
