@@ -240,7 +240,7 @@ def test_every_setting_a_function_reads_is_set_on_every_function(synthesized: Sy
     # Given the environment variables functions/settings.py and functions/observability.py read
     read = set(re.findall(r'environ\.get\("([A-Z_]+)"', (ROOT / "functions" / "settings.py").read_text()))
     read |= {"STACK_NAME"}
-    optional = {"ALLOW_LOOPBACK_ARTIFACTS", "REGISTRY_CACHE_SECONDS"}  # local runs; a default
+    optional = {"ALLOW_LOOPBACK_ARTIFACTS", "REGISTRY_CACHE_SECONDS", "EVENTHUB_COUNTER_WORKERS"}  # defaults
     only = {"SPILL_QUEUE_URL": "Poller", "EVENT_BUS_NAME": "Publisher"}
     assert read >= {"TABLE_NAME", "BUCKET_NAME", "REGISTRY_TABLE_NAME", "RETENTION_DAYS"}
     # Then each function's template environment sets them
