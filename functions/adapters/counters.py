@@ -75,13 +75,7 @@ class CounterStore:
     # -- the aggregator ------------------------------------------------------------------------
 
     def counted_by_rebuild(self, event_ids: Sequence[str]) -> set[str]:
-        window = dynamodb.call(
-            WHAT,
-            self.ddb.get_item,
-            TableName=self.table,
-            Key={schema.PARTITION_KEY: {"S": REBUILD_WINDOW_ID}},
-            ConsistentRead=True,
-        ).get("Item")
+        window = self._read_item(REBUILD_WINDOW_ID)
         if not window or int(window.get("until", {}).get("N", "0")) <= self._clock():
             return set()
         ids = [marker_id(event_id) for event_id in dict.fromkeys(event_ids)]
@@ -94,14 +88,7 @@ class CounterStore:
 
     def note_days(self, tenant_id: str, days: set[str]) -> None:
         # A read first (a fifth of a write's price): most batches add no new day.
-        known = dynamodb.call(
-            WHAT,
-            self.ddb.get_item,
-            TableName=self.table,
-            Key={schema.PARTITION_KEY: {"S": counter_id(days_key(tenant_id))}},
-            ProjectionExpression="#days",
-            ExpressionAttributeNames={"#days": DAYS},
-        ).get("Item", {})
+        known = self._read_item(counter_id(days_key(tenant_id)), [DAYS], consistent=False) or {}
         new = set(days) - set(known.get(DAYS, {}).get("SS", []))
         if not new:
             return
@@ -166,13 +153,16 @@ class CounterStore:
         with contextlib.suppress(dynamodb.ConditionFailed, StoreUnavailable):
             dynamodb.conditional(WHAT, self.ddb.update_item, **request)
 
-    def _read_item(self, item_id: str) -> dict[str, Any] | None:
+    def _read_item(
+        self, item_id: str, attributes: Sequence[str] = (), *, consistent: bool = True
+    ) -> dict[str, Any] | None:
         answer = dynamodb.call(
             WHAT,
             self.ddb.get_item,
             TableName=self.table,
             Key={schema.PARTITION_KEY: {"S": item_id}},
-            ConsistentRead=True,
+            ConsistentRead=consistent,
+            **dynamodb.projection(attributes),
         )
         return answer.get("Item")
 
@@ -182,8 +172,8 @@ class CounterStore:
         by_id = {counter_id(key): key for key in dict.fromkeys(keys)}
         found: dict[CounterKey, Delta] = {}
         ids = list(by_id)
-        for start in range(0, len(ids), 100):
-            chunk = ids[start : start + 100]
+        for start in range(0, len(ids), dynamodb.BATCH_GET_LIMIT):
+            chunk = ids[start : start + dynamodb.BATCH_GET_LIMIT]
             self.meter.add("BatchGetItem:counters", len(chunk))
             for item in self._batch_get(chunk):
                 found[by_id[item[schema.PARTITION_KEY]["S"]]] = delta_from_item(item)
@@ -291,7 +281,7 @@ class CounterStore:
     def mark_counted(self, event_ids: Iterable[str]) -> None:
         """The markers, after the window that makes the aggregator look for them (a record of a
         marked event may come up to 24 hours after its write; the window lasts two days)."""
-        event_ids = list(dict.fromkeys(event_ids))
+        event_ids = list(dict.fromkeys(event_ids))  # once each
         if not event_ids:
             return
         now = int(self._clock())
@@ -314,5 +304,5 @@ class CounterStore:
                     }
                 }
             }
-            for event_id in dict.fromkeys(event_ids)
+            for event_id in event_ids
         )
