@@ -151,7 +151,7 @@ def redrive_stream_failures(
     subscription: Any,
     *,
     url: str | None = None,
-    rebuild: Callable[[str | None], None] | None = None,
+    rebuild: Callable[[str | None], None],
 ) -> tuple[int, int, int]:
     """Lambda's on-failure messages of one stream consumer (the queue at ``url``, or the local
     queue of the subscription): read the batch's records back from the stream and hand them over
@@ -186,7 +186,7 @@ def redrive_stream_failures(
         for message in messages:
             info = json.loads(message["Body"]).get("DDBStreamBatchInfo") or {}
             records = stream_records(streams, info)
-            if subscription.handler == AGGREGATOR_HANDLER and rebuild is not None:
+            if subscription.handler == AGGREGATOR_HANDLER:
                 tenants.update(_tenants_of(records) if records else {None})
                 to_rebuild.append(message["ReceiptHandle"])
                 records_total += len(records)
@@ -197,7 +197,7 @@ def redrive_stream_failures(
                 records_total += len(records)
             else:
                 kept.append(message["ReceiptHandle"])
-    if to_rebuild and rebuild is not None:
+    if to_rebuild:
         try:
             for tenant in [None] if None in tenants else sorted(t for t in tenants if t is not None):
                 rebuild(tenant)
