@@ -157,7 +157,8 @@ def test_a_poll_connection_scheduled_while_the_stack_runs_is_polled_and_stops_wh
         # Then the scheduler follows the group and polls it, without a restart
         aws = {**stack.resources, "dynamodb": stack.client("dynamodb")}
         deadline = time.monotonic() + 20
-        while time.monotonic() < deadline and not stored_source_ids(aws, "vai"):
+        # (a run stores its events one by one: wait for all of them, not for the first)
+        while time.monotonic() < deadline and set(stored_source_ids(aws, "vai")) != vai.ids:
             time.sleep(0.2)
         assert set(stored_source_ids(aws, "vai")) == vai.ids
         # And once its schedule is removed, no further run starts
